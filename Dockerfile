@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# Multi-stage: build the virtualenv with compilers available, run from a slim image as a
+# non-root user. The service runs from the source tree at /app (Alembic's migrations/ and
+# alembic.ini live there), installed editable into /opt/venv.
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends build-essential \
+    && rm -rf /var/lib/apt/lists/*
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /app
+# Dependencies first, so that code changes do not reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir app && touch app/__init__.py && pip install . && pip uninstall -y innoshare
+COPY app ./app
+COPY migrations ./migrations
+COPY alembic.ini ./
+RUN pip install --no-deps -e .
+
+FROM python:3.11-slim-bookworm AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    INNOSHARE_ENV=production \
+    INNOSHARE_WORKERS=2
+RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin innoshare
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=innoshare:innoshare /app /app
+WORKDIR /app
+USER innoshare
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4).status == 200 else 1)"]
+# Migrate, then serve; INNOSHARE_WORKERS sets the worker processes.
+CMD ["sh", "-c", "innoshare migrate && exec innoshare serve --host 0.0.0.0 --port 8000"]

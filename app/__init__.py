@@ -1,0 +1,3 @@
+"""InnoShare: the regional innovation-resource exchange API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,40 @@
+"""Organizations: universities, institutes, enterprises, financial institutions and others."""
+
+from enum import StrEnum
+
+from sqlalchemy import Enum, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Entity
+
+
+class OrganizationKind(StrEnum):
+    university = "university"
+    research_institute = "research_institute"
+    rnd_institution = "rnd_institution"
+    enterprise = "enterprise"
+    financial_institution = "financial_institution"
+    service_provider = "service_provider"
+    government = "government"
+
+
+class Organization(Entity):
+    __tablename__ = "organizations"
+
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[OrganizationKind] = mapped_column(
+        Enum(
+            OrganizationKind,
+            name="organization_kind",
+            native_enum=False,
+            create_constraint=True,
+            length=32,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        ),
+        index=True,
+    )
+    credit_code: Mapped[str | None] = mapped_column(String(18), unique=True)
+    """Unified social credit code (统一社会信用代码), GB 32100-2015, check digit verified."""
+    region: Mapped[str | None] = mapped_column(String(100))
+    website: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
