@@ -1,0 +1,290 @@
+"""Domain errors and their RFC 9457 ``application/problem+json`` rendering."""
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+logger = logging.getLogger("innoshare.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:innoshare:problem:"
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description="Path of the offending input, e.g. ['body', 'name'].")
+    message: str
+    type: str = Field(description="Machine-readable kind of the failure, e.g. 'missing'.")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; ``code`` is stable and meant for programs."""
+
+    type: str = Field(examples=["urn:innoshare:problem:not_found"])
+    title: str = Field(examples=["Not Found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["Organization 0b7c… does not exist."])
+    code: str = Field(examples=["not_found"])
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_MEDIA_TYPE
+
+
+class AppError(Exception):
+    """Base of every error a service raises; rendered as a problem document."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad Request"
+    #: Commit the unit of work before the error propagates (it records the failure itself).
+    keep_writes: bool = False
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.errors = list(errors) if errors else None
+        self.headers = dict(headers or {})
+
+
+class BadRequest(AppError):
+    status = 400
+    code = "bad_request"
+    title = "Bad Request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str = "Authentication required.", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not Found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition Failed"
+
+
+class ContentTooLarge(AppError):
+    status = 413
+    code = "content_too_large"
+    title = "Content Too Large"
+
+
+class ValidationFailed(AppError):
+    status = 422
+    code = "validation_error"
+    title = "Unprocessable Content"
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after: int, **kwargs: Any) -> None:
+        self.retry_after = max(1, retry_after)
+        kwargs.setdefault("headers", {"Retry-After": str(self.retry_after)})
+        super().__init__(detail, **kwargs)
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    detail: str,
+    title: str | None = None,
+    errors: Iterable[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request_id:
+        body["request_id"] = request_id
+    if errors is not None:
+        body["errors"] = [error.model_dump() for error in errors]
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _handle_app_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=exc.errors,
+        headers=exc.headers,
+        request_id=_request_id(request),
+    )
+
+
+def _field_errors(raw: Sequence[Any]) -> list[FieldError]:
+    errors = []
+    for item in jsonable_encoder(raw):
+        loc = [part if isinstance(part, int) else str(part) for part in item.get("loc", [])]
+        errors.append(FieldError(loc=loc, message=item.get("msg", ""), type=item.get("type", "")))
+    return errors
+
+
+async def _handle_validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc.errors())
+    fields = ", ".join(".".join(str(p) for p in e.loc) for e in errors[:5])
+    return problem_response(
+        status=422,
+        code="validation_error",
+        title="Unprocessable Content",
+        detail=f"The request is not valid: {fields}." if fields else "The request is not valid.",
+        errors=errors,
+        request_id=_request_id(request),
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "content_too_large",
+    415: "unsupported_media_type",
+}
+
+
+async def _handle_http_exception(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code = _HTTP_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
+    if status == 404:
+        detail = f"No resource at {request.url.path}."
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+        return problem_response(
+            status=405, code=code, detail=detail, headers=headers, request_id=_request_id(request)
+        )
+    else:
+        detail = str(exc.detail) if exc.detail else HTTPStatus(status).description
+    return problem_response(
+        status=status,
+        code=code,
+        detail=detail,
+        headers=exc.headers,
+        request_id=_request_id(request),
+    )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts at this path (Starlette names only the first route's)."""
+    allowed = []
+    for method in _METHODS:
+        probe = {
+            "type": "http",
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "method": method,
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _handle_app_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+
+
+# --- OpenAPI documentation of errors -------------------------------------------------------
+
+_EXAMPLE_CODES = {
+    400: ("bad_request", "The request cannot be processed as sent."),
+    401: ("unauthorized", "Authentication required."),
+    403: ("forbidden", "This principal may not do that."),
+    404: ("not_found", "Organization 5f0c6a4e-… does not exist."),
+    409: ("conflict", "The resource changed or already exists."),
+    412: ("precondition_failed", "If-Match does not match the current ETag."),
+    413: ("content_too_large", "The request body is larger than 4194304 bytes."),
+    422: ("validation_error", "The request is not valid: body.name."),
+    429: ("rate_limited", "Too many failed sign-ins; retry later."),
+    503: ("unavailable", "The database is not reachable."),
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` entries documenting problem documents for these statuses."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        code, detail = _EXAMPLE_CODES.get(status, ("error", HTTPStatus(status).description))
+        documented[status] = {
+            "model": Problem,
+            "description": HTTPStatus(status).phrase,
+            "content": {
+                PROBLEM_MEDIA_TYPE: {
+                    "example": {
+                        "type": PROBLEM_TYPE_PREFIX + code,
+                        "title": HTTPStatus(status).phrase,
+                        "status": status,
+                        "detail": detail,
+                        "code": code,
+                    }
+                }
+            },
+        }
+    return documented

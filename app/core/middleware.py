@@ -1,0 +1,261 @@
+"""ASGI middleware: request context (id, access log, metrics, last-resort 500), input guards
+(body size, NUL bytes in the URL) and conditional GETs (ETag / 304)."""
+
+import hashlib
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import FieldError, problem_response
+from app.core.logging import request_id_var
+from app.core.metrics import observe_request
+
+access_logger = logging.getLogger("innoshare.access")
+error_logger = logging.getLogger("innoshare.errors")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Outermost layer: names the request, logs and measures it, and turns any unhandled
+    exception into a problem document carrying the request id (never a trace)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = supplied if _VALID_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            status = 500
+            if not response_started:
+                response = problem_response(
+                    status=500,
+                    code="internal_error",
+                    detail="An unexpected error occurred; quote the request id when reporting it.",
+                    request_id=request_id,
+                    headers={REQUEST_ID_HEADER: request_id},
+                )
+                await response(scope, receive, send)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            observe_request(method=scope["method"], route=route, status=status, seconds=elapsed)
+            access_logger.info(
+                "%s %s %s",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+            request_id_var.reset(token)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS handling, with a refused preflight rendered as a problem document."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        detail = bytes(response.body).decode() or "CORS preflight refused."
+        return problem_response(
+            status=response.status_code,
+            code="cors_rejected",
+            detail=f"{detail}.",
+            headers={
+                k: v
+                for k, v in response.headers.items()
+                if k.lower() != "content-length" and k.lower() != "content-type"
+            },
+        )
+
+
+class InputGuardMiddleware:
+    """Reject what no endpoint may receive, before any endpoint runs: bodies over the limit
+    (413) and NUL bytes in the path or query (422; PostgreSQL text cannot hold them)."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = scope.get("state", {}).get("request_id")
+        raw_url = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"\x00" in raw_url or b"%00" in raw_url or "\x00" in scope["path"]:
+            response = problem_response(
+                status=422,
+                code="validation_error",
+                detail="The URL contains a NUL character.",
+                errors=[
+                    FieldError(
+                        loc=["url"], message="NUL characters are not allowed", type="nul_character"
+                    )
+                ],
+                request_id=request_id,
+            )
+            await response(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await self._too_large(scope, receive, send, request_id)
+            return
+
+        received = 0
+        limit = self.max_body_bytes
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    # An HTTPException passes FastAPI's body parsing unchanged.
+                    raise StarletteHTTPException(413, detail=_too_large_detail(limit))
+            return message
+
+        await self.app(scope, receive_limited, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, request_id: Any) -> None:
+        response = problem_response(
+            status=413,
+            code="content_too_large",
+            detail=_too_large_detail(self.max_body_bytes),
+            request_id=request_id,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _too_large_detail(limit: int) -> str:
+    return f"The request body is larger than {limit} bytes."
+
+
+class ConditionalGetMiddleware:
+    """ETag on every successful GET, and 304 Not Modified when If-None-Match matches.
+
+    Routes that know their version may set their own ETag; otherwise a weak one is derived
+    from the body (weak, because gzip may re-encode the bytes on the way out). Streamed
+    responses pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        if_none_match = Headers(scope=scope).get("if-none-match")
+        start: Message | None = None
+        chunks: list[bytes] = []
+        passthrough = False
+
+        async def buffered_send(message: Message) -> None:
+            nonlocal start, passthrough
+            if passthrough:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                if message["status"] != 200:
+                    passthrough = True
+                    await send(message)
+                    return
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False) and len(chunks) == 1 and not _has_etag(start):
+                # A stream: do not hold it back to hash it.
+                passthrough = True
+                await send(start)
+                await send(message)
+                return
+            if message.get("more_body", False):
+                return
+            await self._finish(start, b"".join(chunks), if_none_match, send)
+
+        await self.app(scope, receive, buffered_send)
+
+    async def _finish(
+        self, start: Message, body: bytes, if_none_match: str | None, send: Send
+    ) -> None:
+        headers = MutableHeaders(scope=start)
+        etag = headers.get("etag")
+        if etag is None:
+            etag = 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers["ETag"] = etag
+        if if_none_match is not None and etag_matches(if_none_match, etag):
+            not_modified = {k: v for k, v in headers.items() if k.lower() not in _ENTITY_HEADERS}
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [
+                        (k.encode("latin-1"), v.encode("latin-1")) for k, v in not_modified.items()
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+
+_ENTITY_HEADERS = {"content-length", "content-type", "content-encoding"}
+
+
+def _has_etag(start: Message) -> bool:
+    return any(key.lower() == b"etag" for key, _ in start.get("headers", []))
+
+
+def _opaque(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 §8.8.3.2) of an If-None-Match list against one ETag."""
+    if header.strip() == "*":
+        return True
+    return any(_opaque(candidate) == _opaque(etag) for candidate in header.split(","))

@@ -1,0 +1,105 @@
+"""The OpenAPI document front-end teams build from, and its self-hosted docs pages."""
+
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from app.core.errors import PROBLEM_MEDIA_TYPE
+
+#: Swagger UI and ReDoc bundles shipped inside a PyPI package: no CDN at run time.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_ASSETS_URL = "/docs-assets"
+
+TAGS = [
+    {"name": "auth", "description": "Sign in, rotate tokens, and see who you are."},
+    {"name": "users", "description": "People's accounts and roles (admins and operators)."},
+    {"name": "api-keys", "description": "Keys for partner programs, scoped to one organization."},
+    {"name": "organizations", "description": "Universities, institutes, enterprises, banks, …"},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+DESCRIPTION = """
+InnoShare is the API of a regional innovation-resource exchange (协同创新资源开放共享平台):
+catalogs of talents, technologies, policies, IP and financial products; enterprise demands
+and proposals; deals paid through escrow and recorded in a double-entry ledger.
+
+* Authenticate with `Authorization: Bearer <token>`: an access token from
+  `POST /v1/auth/token`, or an API key (`isk_…`).
+* Every error is `application/problem+json` with a stable `code`.
+* Lists are cursor-paginated: pass `next_cursor` back as `cursor`.
+* Money is a decimal string in CNY, never a float.
+"""
+
+
+def operation_id(route: APIRoute) -> str:
+    """The endpoint function's name: unique, stable, and readable in generated clients."""
+    return route.name
+
+
+def _problemize(schema: dict[str, Any]) -> None:
+    """Document every error response with the problem media type and the Problem schema."""
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[:1] not in ("4", "5"):
+                    continue
+                content = response.setdefault("content", {})
+                problem = content.setdefault(PROBLEM_MEDIA_TYPE, {})
+                problem["schema"] = problem_ref
+                content.pop("application/json", None)
+    components = schema.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=TAGS,
+            )
+            _problemize(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_docs(app: FastAPI) -> None:
+    """Serve /docs and /redoc from local assets, so they render on networks without a CDN."""
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} — Swagger UI",
+            swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=root + openapi_url,
+            title=f"{app.title} — ReDoc",
+            redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
+            with_google_fonts=False,
+        )

@@ -1,0 +1,91 @@
+"""create_app(): settings, database, middleware, error handlers and routers; nothing else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
+
+from app import __version__
+from app.core.config import Settings, get_settings
+from app.core.db import Database, create_engine
+from app.core.errors import register_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import (
+    REQUEST_ID_HEADER,
+    ConditionalGetMiddleware,
+    InputGuardMiddleware,
+    ProblemCORSMiddleware,
+    RequestContextMiddleware,
+)
+from app.core.openapi import DESCRIPTION, install_docs, install_openapi, operation_id
+from app.routers import auth, health, orgs
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    db = database or Database(
+        create_engine(settings.database_url, pool_size=settings.database_pool_size)
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:  # an injected database belongs to whoever made it
+            await db.dispose()
+
+    app = FastAPI(
+        title="InnoShare API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    register_error_handlers(app)
+
+    # Added innermost first: the request context wraps everything else.
+    app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ConditionalGetMiddleware)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    if settings.cors_origins:
+        app.add_middleware(
+            ProblemCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "If-None-Match",
+                REQUEST_ID_HEADER,
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "Idempotent-Replayed",
+                REQUEST_ID_HEADER,
+            ],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    for router in (
+        auth.router,
+        auth.users_router,
+        auth.api_keys_router,
+        orgs.router,
+        health.router,
+    ):
+        app.include_router(router)
+
+    install_openapi(app)
+    install_docs(app)
+    return app
