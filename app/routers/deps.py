@@ -1,0 +1,108 @@
+"""Typed dependencies every router declares: the unit of work, settings and principals."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.core.errors import Unauthorized
+from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.core.security import API_KEY_PREFIX, Principal, Scope
+from app.services import auth as auth_service
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An access token from /v1/auth/token, or an API key (isk_…).",
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work, committed when the endpoint returns: before the response.
+
+    Declared with ``scope="function"`` so the commit runs before FastAPI sends anything; a
+    failed commit is an error response, never a 2xx.
+    """
+    db: Database = request.app.state.db
+    authorization = request.headers.get("authorization", "")
+    # Requests by API key record their use, so they write too.
+    write = request.method not in SAFE_METHODS or API_KEY_PREFIX in authorization
+    async with db.unit_of_work(write=write) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_optional_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller, or None when no credential is sent; a malformed one is a 401."""
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthorized(
+                "Send credentials as 'Authorization: Bearer <token>'.", code="invalid_authorization"
+            )
+        return None
+    return await auth_service.authenticate(
+        session, bearer=credentials.credentials.strip(), settings=settings
+    )
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
+async def get_principal(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+class RequireScope:
+    """``Depends(RequireScope(Scope.ledger_read))``: a principal holding that scope."""
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+        principal.require_scope(self.scope)
+        return principal
+
+
+def client_address(request: Request, settings: SettingsDep) -> str:
+    """The caller's address; the first X-Forwarded-For hop only behind a trusted proxy."""
+    if settings.trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:100]
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1–{MAX_LIMIT}.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=1000, description="The next_cursor of the previous page."),
+]
+DEFAULT_PAGE_SIZE = DEFAULT_LIMIT
