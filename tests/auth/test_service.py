@@ -1,0 +1,122 @@
+"""Auth rules below HTTP: principals, scopes, sign-in counting and token rotation."""
+
+import uuid
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import Forbidden, Unauthorized
+from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role, Scope, hash_password_sync
+from app.models.ratelimit import RateLimitBucket
+from app.routers.deps import RequireScope
+from app.services import auth as auth_service
+from tests import builders
+
+
+def _principal(
+    role: Role, scopes: frozenset[Scope] | None = None, org: uuid.UUID | None = None
+) -> Principal:
+    return Principal(
+        kind=PrincipalKind.user,
+        id=uuid.uuid4(),
+        role=role,
+        organization_id=org,
+        scopes=ROLE_SCOPES[role] if scopes is None else scopes,
+    )
+
+
+def test_role_scopes() -> None:
+    assert Scope.ledger_read in ROLE_SCOPES[Role.auditor]
+    assert Scope.catalog_write not in ROLE_SCOPES[Role.auditor]
+    assert Scope.ledger_read not in ROLE_SCOPES[Role.member]
+    assert ROLE_SCOPES[Role.admin] == frozenset(Scope)
+
+
+async def test_require_scope_dependency() -> None:
+    require = RequireScope(Scope.ledger_read)
+    auditor = _principal(Role.auditor)
+    assert await require(auditor) is auditor
+    with pytest.raises(Forbidden) as denied:
+        await require(_principal(Role.member))
+    assert denied.value.code == "missing_scope"
+
+
+def test_acts_for_own_organization_only() -> None:
+    org = uuid.uuid4()
+    assert _principal(Role.member, org=org).acts_for(org)
+    assert not _principal(Role.member, org=org).acts_for(uuid.uuid4())
+    assert _principal(Role.operator).acts_for(uuid.uuid4())
+
+
+async def test_failed_sign_ins_are_counted_and_a_success_clears_the_account(
+    session: AsyncSession, settings: Settings
+) -> None:
+    user = await builders.create_user(session)
+    address = f"192.0.2.{uuid.uuid4().int % 250}"
+    for _ in range(2):
+        with pytest.raises(auth_service.InvalidCredentials):
+            await auth_service.sign_in(
+                session,
+                email=user.email,
+                password="wrong password!",
+                client_address=address,
+                settings=settings,
+            )
+    counts = dict((await session.execute(select(RateLimitBucket.key, RateLimitBucket.count))).all())
+    assert counts[f"sign-in:account:{user.email}"] == 2
+    assert counts[f"sign-in:address:{address}"] == 2
+
+    pair = await auth_service.sign_in(
+        session,
+        email=user.email,
+        password=builders.PASSWORD,
+        client_address=address,
+        settings=settings,
+    )
+    assert pair.access_token
+    assert pair.refresh_token
+    counts = dict((await session.execute(select(RateLimitBucket.key, RateLimitBucket.count))).all())
+    assert f"sign-in:account:{user.email}" not in counts
+    assert counts[f"sign-in:address:{address}"] == 2  # the success itself is not counted
+    await session.refresh(user)
+    assert user.last_login_at is not None
+
+
+async def test_outdated_password_hashes_are_upgraded_on_sign_in(
+    session: AsyncSession, settings: Settings
+) -> None:
+    from argon2 import PasswordHasher
+
+    user = await builders.create_user(session)
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(builders.PASSWORD)
+    user.password_hash = weak
+    await session.commit()
+    await auth_service.sign_in(
+        session,
+        email=user.email,
+        password=builders.PASSWORD,
+        client_address="192.0.2.200",
+        settings=settings,
+    )
+    assert user.password_hash != weak
+    assert user.password_hash.startswith("$argon2id$")
+
+
+async def test_access_tokens_of_deleted_accounts_are_refused(
+    session: AsyncSession, settings: Settings
+) -> None:
+    user = await builders.create_user(session)
+    bearer = builders.bearer_for(user, settings)["Authorization"].split()[1]
+    principal = await auth_service.authenticate(session, bearer=bearer, settings=settings)
+    assert principal.id == user.id
+    assert principal.scopes == ROLE_SCOPES[Role.member]
+    await session.delete(user)
+    await session.commit()
+    with pytest.raises(Unauthorized):
+        await auth_service.authenticate(session, bearer=bearer, settings=settings)
+
+
+def test_password_hashes_are_argon2id() -> None:
+    assert hash_password_sync("a long enough password").startswith("$argon2id$")

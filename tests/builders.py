@@ -1,0 +1,122 @@
+"""Small async builders for test data, written through the models inside the test's transaction."""
+
+import random
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.security import Role, Scope, create_access_token, hash_password_sync
+from app.models.auth import User
+from app.models.orgs import Organization, OrganizationKind
+from app.services import auth as auth_service
+from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
+
+PASSWORD = "correct horse battery staple"
+
+
+@lru_cache
+def _password_hash() -> str:
+    # argon2 is slow on purpose; hash the shared test password once per run.
+    return hash_password_sync(PASSWORD)
+
+
+def credit_code(rng: random.Random | None = None) -> str:
+    """A random, valid unified social credit code."""
+    rng = rng or random.Random()
+    body = (
+        rng.choice("159")
+        + rng.choice("123")
+        + "".join(rng.choice("0123456789") for _ in range(6))
+        + "".join(rng.choice(CREDIT_CODE_ALPHABET) for _ in range(9))
+    )
+    return body + credit_code_check_character(body)
+
+
+async def create_organization(
+    session: AsyncSession,
+    *,
+    name: str | None = None,
+    kind: OrganizationKind = OrganizationKind.university,
+    with_credit_code: bool = True,
+    region: str | None = "河南省郑州市高新区",
+) -> Organization:
+    organization = Organization(
+        name=name or f"测试单位-{uuid.uuid4().hex[:8]}",
+        kind=kind,
+        credit_code=credit_code() if with_credit_code else None,
+        region=region,
+    )
+    session.add(organization)
+    await session.commit()
+    return organization
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    role: Role = Role.member,
+    organization: Organization | None = None,
+    email: str | None = None,
+    is_active: bool = True,
+) -> User:
+    if role is Role.member and organization is None:
+        organization = await create_organization(session)
+    user = User(
+        email=email or f"user-{uuid.uuid4().hex[:10]}@innoshare.test",
+        password_hash=_password_hash(),
+        role=role,
+        organization_id=organization.id if organization else None,
+        is_active=is_active,
+    )
+    session.add(user)
+    await session.commit()
+    return user
+
+
+def bearer_for(user: User, settings: Settings, *, ttl_seconds: int = 900) -> dict[str, str]:
+    token = create_access_token(
+        user_id=user.id, role=user.role, signing_key=settings.signing_key(), ttl_seconds=ttl_seconds
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Actor:
+    """A principal ready to call the API: the user (if any) and its auth header."""
+
+    headers: dict[str, str]
+    user: User | None = None
+    organization: Organization | None = None
+
+
+async def actor(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    role: Role = Role.member,
+    organization: Organization | None = None,
+) -> Actor:
+    user = await create_user(session, role=role, organization=organization)
+    org = organization
+    if org is None and user.organization_id is not None:
+        org = await session.get(Organization, user.organization_id)
+    return Actor(headers=bearer_for(user, settings), user=user, organization=org)
+
+
+async def api_key_actor(
+    session: AsyncSession,
+    *,
+    organization: Organization,
+    scopes: list[Scope] | None = None,
+) -> Actor:
+    issued = await auth_service.issue_api_key(
+        session,
+        organization_id=organization.id,
+        name="test program",
+        scopes=scopes or [Scope.catalog_write],
+    )
+    await session.commit()
+    return Actor(headers={"Authorization": f"Bearer {issued.key}"}, organization=organization)

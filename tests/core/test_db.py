@@ -1,0 +1,111 @@
+"""The unit of work commits before the response; both backends behave alike."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import Database, create_engine
+from app.core.security import Role
+from app.main import create_app
+from app.models.orgs import Organization
+from tests import builders
+from tests.conftest import BACKEND, make_settings
+
+SQLITE_TRAP = [
+    "CREATE TABLE trap_target (id INTEGER PRIMARY KEY)",
+    "CREATE TABLE commit_trap (target_id INTEGER REFERENCES trap_target (id)"
+    " DEFERRABLE INITIALLY DEFERRED)",
+    "CREATE TRIGGER organizations_commit_trap AFTER INSERT ON organizations"
+    " BEGIN INSERT INTO commit_trap VALUES (42); END",
+]
+POSTGRES_TRAP = [
+    "CREATE TABLE trap_target (id integer PRIMARY KEY)",
+    "CREATE TABLE commit_trap (target_id integer REFERENCES trap_target (id)"
+    " DEFERRABLE INITIALLY DEFERRED)",
+    "CREATE FUNCTION commit_trap() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN INSERT INTO commit_trap VALUES (42); RETURN NEW; END $$",
+    "CREATE TRIGGER organizations_commit_trap AFTER INSERT ON organizations"
+    " FOR EACH ROW EXECUTE FUNCTION commit_trap()",
+]
+
+
+async def test_a_failing_commit_is_never_a_2xx(migrated_fresh_database_url: str) -> None:
+    """A deferred foreign key makes COMMIT itself fail; the client must see an error."""
+    database = Database(create_engine(migrated_fresh_database_url))
+    try:
+        settings = make_settings(migrated_fresh_database_url)
+        async with database.unit_of_work(write=True) as session:
+            admin = await builders.create_user(session, role=Role.admin)
+            for statement in SQLITE_TRAP if BACKEND == "sqlite" else POSTGRES_TRAP:
+                await session.execute(text(statement))
+        app = create_app(settings, database=database)
+        transport = ASGITransport(app=app, raise_app_exceptions=False)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                "/v1/organizations",
+                json={"name": "提交失败测试", "kind": "enterprise"},
+                headers=builders.bearer_for(admin, settings),
+            )
+        assert response.status_code == 500
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == "internal_error"
+        async with database.unit_of_work(write=False) as session:
+            count = await session.scalar(select(func.count()).select_from(Organization))
+        assert count == 0
+    finally:
+        await database.dispose()
+
+
+async def test_an_error_rolls_back_what_the_request_wrote(migrated_fresh_database_url: str) -> None:
+    database = Database(create_engine(migrated_fresh_database_url))
+
+    async def write_then_fail() -> None:
+        async with database.unit_of_work(write=True) as session:
+            session.add(Organization(name="回滚", kind="enterprise"))
+            await session.flush()
+            raise RuntimeError("after the flush")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await write_then_fail()
+        async with database.unit_of_work(write=False) as session:
+            names = (await session.scalars(select(Organization.name))).all()
+        assert "回滚" not in names
+    finally:
+        await database.dispose()
+
+
+async def test_timestamps_come_back_aware_and_in_utc(session: AsyncSession) -> None:
+    organization = await builders.create_organization(session)
+    beijing = timezone(timedelta(hours=8))
+    organization.updated_at = datetime(2020, 5, 31, 23, 30, tzinfo=beijing)
+    await session.commit()
+    session.expunge_all()
+    reloaded = await session.get(Organization, organization.id)
+    assert reloaded is not None
+    assert reloaded.updated_at == datetime(2020, 5, 31, 15, 30, tzinfo=UTC)
+    assert reloaded.updated_at.tzinfo is not None
+    assert reloaded.created_at.tzinfo is not None
+    assert reloaded.created_at <= datetime.now(UTC)
+
+
+async def test_new_rows_share_one_creation_instant(session: AsyncSession) -> None:
+    organization = await builders.create_organization(session)
+    assert organization.created_at == organization.updated_at
+
+
+async def test_naive_datetimes_are_refused(session: AsyncSession) -> None:
+    organization = await builders.create_organization(session)
+    organization.updated_at = datetime(2020, 1, 1)  # noqa: DTZ001 - the point of the test
+    with pytest.raises(Exception, match="naive datetime"):
+        await session.flush()
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite connection settings")
+async def test_sqlite_connections_enforce_foreign_keys_and_use_wal(session: AsyncSession) -> None:
+    assert await session.scalar(text("PRAGMA foreign_keys")) == 1
+    assert (await session.scalar(text("PRAGMA journal_mode"))).lower() == "wal"
+    assert await session.scalar(text("PRAGMA busy_timeout")) >= 1000

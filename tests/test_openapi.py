@@ -1,0 +1,119 @@
+"""The OpenAPI document is the product front-end teams build from: complete and honest."""
+
+from typing import Any
+
+from httpx import AsyncClient
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+async def _schema(client: AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    ]
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        node = schema["components"]["schemas"][name]
+    return node
+
+
+async def test_every_operation_has_a_unique_id_a_tag_and_a_summary(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    operations = _operations(schema)
+    assert len(operations) >= 15
+    ids = [operation["operationId"] for _, _, operation in operations]
+    assert len(ids) == len(set(ids)), ids
+    for path, method, operation in operations:
+        assert operation.get("tags"), (path, method)
+        assert operation.get("description") or operation.get("summary"), (path, method)
+        assert operation["operationId"].isidentifier(), operation["operationId"]
+
+
+async def test_every_success_has_a_model_and_an_example(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    for path, method, operation in _operations(schema):
+        successes = {code: r for code, r in operation["responses"].items() if code.startswith("2")}
+        assert successes, (path, method)
+        for code, response in successes.items():
+            if code == "204":
+                assert "content" not in response, (path, method)
+                continue
+            [(media_type, content)] = response["content"].items()
+            assert "schema" in content, (path, method)
+            if media_type == "application/json":
+                model = _resolve(schema, content["schema"])
+                if "items" in model.get("properties", {}) and "next_cursor" in model["properties"]:
+                    model = _resolve(schema, model["properties"]["items"]["items"])
+                assert model.get("examples"), (path, method, model.get("title"))
+            else:
+                assert content.get("example"), (path, method)
+
+
+async def test_request_bodies_have_examples(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    for path, method, operation in _operations(schema):
+        body = operation.get("requestBody")
+        if not body:
+            continue
+        for media_type, content in body["content"].items():
+            if media_type == "application/json":
+                assert _resolve(schema, content["schema"]).get("examples"), (path, method)
+
+
+async def test_errors_are_documented_as_problem_documents(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    assert "Problem" in schema["components"]["schemas"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    documented = 0
+    for path, method, operation in _operations(schema):
+        for code, response in operation["responses"].items():
+            if code[0] in "45":
+                documented += 1
+                assert list(response["content"]) == ["application/problem+json"], (
+                    path,
+                    method,
+                    code,
+                )
+                assert response["content"]["application/problem+json"]["schema"] == {
+                    "$ref": "#/components/schemas/Problem"
+                }
+        has_input = operation.get("parameters") or operation.get("requestBody")
+        if has_input:
+            assert "422" in operation["responses"], (path, method)
+    assert documented > 30
+
+
+async def test_protected_operations_declare_bearer_auth(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    create = schema["paths"]["/v1/organizations"]["post"]
+    assert {"HTTPBearer": []} in create["security"]
+    assert "401" in create["responses"]
+
+
+async def test_money_is_never_a_float(client: AsyncClient) -> None:
+    """No numeric schema may be a float: money is integer fen inside, a decimal string outside."""
+    schema = await _schema(client)
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            assert node.get("type") != "number", where
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    walk(schema["components"]["schemas"], "components")
