@@ -366,6 +366,9 @@ async def update_user(
         raise NotFound(f"User {user_id} does not exist.")
     changes = data.model_dump(exclude_unset=True)
     _check_may_manage(principal, user.role)
+    if user.id == principal.id and {"role", "is_active"} & changes.keys():
+        # Nobody locks themselves out; another admin must do it.
+        raise Forbidden("You cannot change your own role or disable yourself.", code="own_account")
     new_role = changes.get("role", user.role)
     _check_may_manage(principal, new_role)
     organization_id = changes.get("organization_id", user.organization_id)

@@ -415,3 +415,16 @@ async def test_people_see_their_own_account_only(
             f"/v1/users/{member.user.id}", json={"role": "admin"}, headers=member.headers
         )
     ).status_code == 403
+
+
+async def test_nobody_can_demote_or_disable_themselves(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await builders.actor(session, settings, role=Role.admin)
+    assert admin.user is not None
+    url = f"/v1/users/{admin.user.id}"
+    for change in ({"is_active": False}, {"role": "member"}):
+        response = await client.patch(url, json=change, headers=admin.headers)
+        assert response.status_code == 403
+        assert response.json()["code"] == "own_account"
+    assert (await client.get("/v1/me", headers=admin.headers)).json()["role"] == "admin"

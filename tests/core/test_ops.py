@@ -170,3 +170,10 @@ async def test_docs_pages_use_only_local_assets(client: AsyncClient, page: str) 
             assert len(asset.content) > 1000
     assert "cdn.jsdelivr.net" not in html
     assert "fonts.googleapis.com" not in html
+    # and the browser is told to fetch nothing from anywhere else (ReDoc's bundle tries a logo)
+    policy = dict(
+        part.strip().split(" ", 1)
+        for part in response.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'self'"
+    assert "http" not in response.headers["content-security-policy"]
