@@ -19,7 +19,19 @@ from app.core.middleware import (
     RequestContextMiddleware,
 )
 from app.core.openapi import DESCRIPTION, install_docs, install_openapi, operation_id
-from app.routers import auth, health, orgs
+from app.routers import (
+    auth,
+    financial_products,
+    health,
+    imports,
+    ip_assets,
+    orgs,
+    policies,
+    search,
+    stats,
+    talents,
+    technologies,
+)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -82,6 +94,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         auth.users_router,
         auth.api_keys_router,
         orgs.router,
+        talents.router,
+        technologies.router,
+        policies.router,
+        ip_assets.router,
+        financial_products.router,
+        search.router,
+        imports.router,
+        stats.router,
         health.router,
     ):
         app.include_router(router)

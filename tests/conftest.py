@@ -94,7 +94,8 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 def db(engine: AsyncEngine, connection: AsyncConnection) -> Database:
     """The app's database, with sessions joined to the test's outer transaction."""
     database = Database(engine)
-    database.sessionmaker = async_sessionmaker(
+    # Reads and writes alike join the test's transaction (so reads are not autocommit here).
+    database.read_sessionmaker = database.write_sessionmaker = async_sessionmaker(
         bind=connection,
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
@@ -106,7 +107,7 @@ def db(engine: AsyncEngine, connection: AsyncConnection) -> Database:
 @pytest.fixture
 async def session(db: Database) -> AsyncIterator[AsyncSession]:
     """A session for service tests and builders, inside the test's transaction."""
-    async with db.sessionmaker() as session:
+    async with db.write_sessionmaker() as session:
         yield session
 
 

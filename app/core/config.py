@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=50, ge=1)
     api_key_requests_per_minute: int = Field(default=1200, ge=1)
+    timezone: str = Field(
+        default="Asia/Shanghai", description="Calendar of 'as of a day' and of monthly totals."
+    )
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )

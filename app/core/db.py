@@ -1,13 +1,13 @@
 """Engine, session factory, declarative base and the per-request unit of work."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, event, text
+from sqlalchemy import DateTime, Dialect, MetaData, bindparam, event, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -101,8 +101,10 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement its own transaction, as asked
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -113,9 +115,41 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _prepare_sqlite(engine)
         return engine
+    # A fixed pool, no overflow: connections beyond the pool would be opened and closed per
+    # request under load (a TCP, TLS and auth handshake each: measured as the main cost of a
+    # request at 32 concurrent clients), so requests wait for a pooled connection instead.
+    # No pool_pre_ping: it costs a round trip (three, with its transaction) on every
+    # checkout; a connection the server dropped fails one request and is then discarded,
+    # and pool_recycle retires connections before idle timeouts on the way can cut them.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_recycle=1800
     )
+
+
+class RowReader:
+    """One primary-key lookup of chosen columns, on the request's own connection.
+
+    The hot single-item reads run this instead of an ORM query: on PostgreSQL it sends a
+    prepared statement straight through the session's asyncpg connection (same connection,
+    same transaction), skipping SQLAlchemy's execution and result machinery, which cost
+    several times the query itself (bench/README.md). Elsewhere it is an ordinary Core query.
+    """
+
+    def __init__(self, table: Any, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._select = select(*(table.c[name] for name in self.columns)).where(
+            table.c.id == bindparam("id")
+        )
+        self._postgresql_sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE id = $1"
+
+    async def fetch(self, session: AsyncSession, key: uuid.UUID) -> dict[str, Any] | None:
+        connection = await session.connection()
+        if connection.dialect.name == "postgresql":
+            raw = await connection.get_raw_connection()
+            record = await raw.driver_connection.fetchrow(self._postgresql_sql, key)  # type: ignore[union-attr]
+            return dict(record.items()) if record is not None else None
+        row = (await session.execute(self._select, {"id": key})).mappings().first()
+        return dict(row) if row is not None else None
 
 
 class Database:
@@ -123,7 +157,14 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Writers on SQLite take the database lock at BEGIN (IMMEDIATE), so that two queue on
+        # the busy timeout instead of one failing when it upgrades a read lock. Reads need no
+        # transaction: BEGIN and COMMIT would be two more round trips. Both are set on the
+        # engine, so nothing connects before the first query.
+        writes = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
+        reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.write_sessionmaker = async_sessionmaker(writes, expire_on_commit=False, autoflush=False)
+        self.read_sessionmaker = async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -133,14 +174,11 @@ class Database:
     async def unit_of_work(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back when it raises.
 
-        A write on SQLite takes the database lock at BEGIN (IMMEDIATE) so that two writers
-        queue on the busy timeout instead of one failing when it upgrades a read lock. An
-        :class:`AppError` with ``keep_writes`` is committed before it propagates: it is the
-        record of a failure (a counted failed login, a revoked token family).
+        An :class:`AppError` with ``keep_writes`` is committed before it propagates: it is
+        the record of a failure (a counted failed login, a revoked token family).
         """
-        async with self.sessionmaker() as session:
-            if write and self.is_sqlite:
-                await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        sessionmaker = self.write_sessionmaker if write else self.read_sessionmaker
+        async with sessionmaker() as session:
             try:
                 try:
                     yield session

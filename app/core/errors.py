@@ -49,6 +49,8 @@ class AppError(Exception):
     title: str = "Bad Request"
     #: Commit the unit of work before the error propagates (it records the failure itself).
     keep_writes: bool = False
+    #: Extension members of the problem document (RFC 9457 §3.2), JSON-ready.
+    extra: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -138,6 +140,7 @@ def problem_response(
     errors: Iterable[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
     request_id: str | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + code,
@@ -150,6 +153,8 @@ def problem_response(
         body["request_id"] = request_id
     if errors is not None:
         body["errors"] = [error.model_dump() for error in errors]
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -167,6 +172,7 @@ async def _handle_app_error(request: Request, exc: Exception) -> ProblemResponse
         errors=exc.errors,
         headers=exc.headers,
         request_id=_request_id(request),
+        extra=exc.extra,
     )
 
 

@@ -36,6 +36,14 @@ TAGS = [
     {"name": "users", "description": "People's accounts and roles (admins and operators)."},
     {"name": "api-keys", "description": "Keys for partner programs, scoped to one organization."},
     {"name": "organizations", "description": "Universities, institutes, enterprises, banks, …"},
+    {"name": "talents", "description": "Experts and researchers (人才)."},
+    {"name": "technologies", "description": "Research results offered for transfer (技术成果)."},
+    {"name": "policies", "description": "Support policies, national to district (政策)."},
+    {"name": "ip-assets", "description": "Patents, trademarks, copyrights (知识产权)."},
+    {"name": "financial-products", "description": "Loans, credit, equity, guarantees (金融产品)."},
+    {"name": "search", "description": "One query across every catalog."},
+    {"name": "imports", "description": "Partners' bulk upserts by their own ids."},
+    {"name": "stats", "description": "The platform's headline figures."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -2,12 +2,25 @@
 
 from app.core.db import Base
 from app.models.auth import ApiKey, RefreshToken, User
+from app.models.catalog import CatalogHistory, CatalogStatus
+from app.models.financial_products import FinancialProduct
+from app.models.ip_assets import IPAsset
 from app.models.orgs import Organization, OrganizationKind
+from app.models.policies import Policy
 from app.models.ratelimit import RateLimitBucket
+from app.models.talents import Talent
+from app.models.technologies import Technology
 
 __all__ = [
     "ApiKey",
     "Base",
+    "CatalogHistory",
+    "CatalogStatus",
+    "FinancialProduct",
+    "IPAsset",
+    "Policy",
+    "Talent",
+    "Technology",
     "Organization",
     "OrganizationKind",
     "RateLimitBucket",

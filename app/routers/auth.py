@@ -20,15 +20,15 @@ from app.routers.deps import (
 from app.schemas.auth import (
     ApiKeyCreate,
     ApiKeyCreated,
-    ApiKeyRead,
+    ApiKeyPage,
     MeRead,
     RefreshRequest,
     TokenResponse,
     UserCreate,
+    UserPage,
     UserRead,
     UserUpdate,
 )
-from app.schemas.base import Page as PageSchema
 from app.services import auth as auth_service
 
 router = APIRouter(tags=["auth"])
@@ -115,7 +115,7 @@ async def create_user(
 
 @users_router.get(
     "",
-    response_model=PageSchema[UserRead],
+    response_model=UserPage,
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_users(
@@ -180,7 +180,7 @@ async def create_api_key(
 
 @api_keys_router.get(
     "",
-    response_model=PageSchema[ApiKeyRead],
+    response_model=ApiKeyPage,
     responses=problem_responses(400, 401, 403, 422),
 )
 async def list_api_keys(

@@ -22,7 +22,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -88,7 +88,7 @@ class RequireScope:
         return principal
 
 
-def client_address(request: Request, settings: SettingsDep) -> str:
+async def client_address(request: Request, settings: SettingsDep) -> str:
     """The caller's address; the first X-Forwarded-For hop only behind a trusted proxy."""
     if settings.trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for", "")

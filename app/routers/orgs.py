@@ -9,8 +9,12 @@ from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.models.orgs import Organization, OrganizationKind
 from app.routers.deps import CurrentPrincipal, Cursor, Limit, SessionDep
-from app.schemas.base import Page as PageSchema
-from app.schemas.orgs import OrganizationCreate, OrganizationRead, OrganizationUpdate
+from app.schemas.orgs import (
+    OrganizationCreate,
+    OrganizationPage,
+    OrganizationRead,
+    OrganizationUpdate,
+)
 from app.services import orgs as orgs_service
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
@@ -33,7 +37,7 @@ async def create_organization(
 
 @router.get(
     "",
-    response_model=PageSchema[OrganizationRead],
+    response_model=OrganizationPage,
     responses=problem_responses(400, 422),
 )
 async def list_organizations(

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from app.core.security import PrincipalKind, Role, Scope
-from app.schemas.base import InputSchema, Schema
+from app.schemas.base import InputSchema, Page, Schema
 
 Email = Annotated[
     str,
@@ -200,3 +200,11 @@ class ApiKeyCreated(ApiKeyRead):
     )
 
     key: str
+
+
+class UserPage(Page[UserRead]):
+    """One page of accounts."""
+
+
+class ApiKeyPage(Page[ApiKeyRead]):
+    """One page of API keys (without their secrets)."""

@@ -1,9 +1,20 @@
 """The base of every request and response shape, and the page envelope of lists."""
 
+import re
 from collections.abc import Iterable
-from typing import Any, Generic, TypeVar
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -63,8 +74,91 @@ class Page(Schema, Generic[T]):
         examples=["WyJjcmVhdGVkIixbeyJ0IjoiMjAyNi0xMS0yNFQwOToxMjozNSswMDowMCJ9XV0"],
     )
 
-    @classmethod
-    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
-        (item,) = params
-        name = getattr(item, "__name__", "Item")
-        return f"{name.removesuffix('Read')}Page"
+
+# --- money: integer fen inside, a decimal string outside ------------------------------------
+
+_MONEY_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
+MONEY_EXAMPLE = "9500000.00"
+
+
+def _yuan_to_fen(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise PydanticCustomError(
+            "money_type", 'Money is a decimal string such as "9500000.00", never a number'
+        )
+    text = value.strip()
+    if not re.match(_MONEY_PATTERN, text):
+        raise PydanticCustomError(
+            "money_format", "Money is a non-negative amount with at most 2 decimal places"
+        )
+    return int((Decimal(text) * 100).to_integral_value())
+
+
+def fen_to_yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+MoneyIn = Annotated[
+    int,
+    BeforeValidator(_yuan_to_fen),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _MONEY_PATTERN,
+            "examples": [MONEY_EXAMPLE],
+            "description": "CNY as a decimal string, at most 2 decimal places.",
+        }
+    ),
+]
+"""A request amount: a decimal string in CNY, held as integer fen."""
+
+MoneyOut = Annotated[
+    str,
+    BeforeValidator(lambda fen: fen_to_yuan(fen) if isinstance(fen, int) else fen),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^-?\d+\.\d{2}$",
+            "examples": [MONEY_EXAMPLE],
+            "description": "CNY as a decimal string with 2 decimal places.",
+        }
+    ),
+]
+"""A response amount: integer fen rendered as a decimal string in CNY."""
+
+
+def partial(
+    model: type[InputSchema], name: str, doc: str, example: dict[str, Any]
+) -> type[InputSchema]:
+    """An update shape: every field of ``model`` optional; the ones ``model`` requires may be
+    left out but not set to null."""
+    required = {n for n, f in model.model_fields.items() if f.is_required()}
+    fields: dict[str, Any] = {}
+    for n, f in model.model_fields.items():
+        annotation: Any = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
+        fields[n] = (annotation | None, Field(default=None, description=f.description))
+
+    def _required_stay_set(self: Any) -> Any:
+        for field_name in required & self.model_fields_set:
+            if getattr(self, field_name) is None:
+                raise ValueError(f"{field_name} cannot be null")
+        return self
+
+    base = type(
+        f"{name}Base",
+        (InputSchema,),
+        {"model_config": ConfigDict(json_schema_extra={"examples": [example]})},
+    )
+    validators: dict[str, Any] = {
+        "_required_stay_set": model_validator(mode="after")(_required_stay_set)
+    }
+    partial_model: Any = create_model(
+        name,
+        __base__=base,
+        __doc__=doc,
+        __validators__=validators,
+        **fields,
+    )
+    return cast("type[InputSchema]", partial_model)

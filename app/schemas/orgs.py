@@ -9,7 +9,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model
 from pydantic.config import JsonDict
 
 from app.models.orgs import OrganizationKind
-from app.schemas.base import InputSchema, Schema
+from app.schemas.base import InputSchema, Page, Schema
 
 
 def _http_url(value: str) -> str:
@@ -99,3 +99,7 @@ class OrganizationRead(Schema):
     description: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class OrganizationPage(Page[OrganizationRead]):
+    """One page of organizations."""

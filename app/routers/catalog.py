@@ -1,0 +1,220 @@
+"""What every catalog router shares: list parameters, and the item routes (create, get,
+update, publish, withdraw, history) built once for a catalog's spec and schemas."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import AwareDatetime
+
+from app.core.errors import problem_responses
+from app.core.pagination import DEFAULT_LIMIT, Page
+from app.models.catalog import CatalogHistory, CatalogStatus, HistoryAction
+from app.routers.deps import CurrentPrincipal, Cursor, Limit, OptionalPrincipal, SessionDep
+from app.schemas.catalog import HistoryPage
+from app.services import catalog as catalog_service
+from app.services.catalog import CatalogQuery, CatalogSpec
+
+IfMatch = Annotated[
+    str | None,
+    Header(description="The ETag you last saw; 412 if the item has changed since."),
+]
+
+
+async def catalog_query(
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="Full text, Chinese and English: 盾构 刀盘, 5G 基站, grinding.",
+        ),
+    ] = None,
+    status: Annotated[
+        list[CatalogStatus] | None,
+        Query(description="Default published. Others show only your organization's items."),
+    ] = None,
+    owner_id: Annotated[list[uuid.UUID] | None, Query(description="Owning organizations.")] = None,
+    tag: Annotated[list[str] | None, Query(max_length=30, description="All of these tags.")] = None,
+    created_from: Annotated[AwareDatetime | None, Query()] = None,
+    created_to: Annotated[AwareDatetime | None, Query()] = None,
+    sort: Annotated[
+        str | None,
+        Query(
+            max_length=20,
+            description="relevance (default with q), newest (default without), oldest, or one"
+            " of the catalog's own orders.",
+        ),
+    ] = None,
+    facets: Annotated[
+        str | None,
+        Query(max_length=200, description="Comma-separated fields to count values of."),
+    ] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> CatalogQuery:
+    """The list parameters every catalog takes."""
+    return CatalogQuery(
+        q=q,
+        statuses=status,
+        owner_ids=owner_id,
+        tags=tag,
+        created_from=created_from,
+        created_to=created_to,
+        sort=sort,
+        facets=[name.strip() for name in (facets or "").split(",") if name.strip()],
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+CatalogQueryDep = Annotated[CatalogQuery, Depends(catalog_query)]
+
+
+def add_item_routes(
+    router: APIRouter,
+    spec: CatalogSpec[Any],
+    *,
+    read: type[Any],
+    create: type[Any],
+    update: type[Any],
+) -> None:
+    """POST /, GET /{id}, PATCH /{id}, POST /{id}/publish, POST /{id}/withdraw,
+    GET /{id}/history for one catalog; operation ids name the catalog's noun."""
+    noun = spec.noun.lower().replace(" ", "_")
+    label = spec.noun
+
+    async def create_item(
+        body: create,  # type: ignore[valid-type]
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        response: Response,
+    ) -> Any:
+        values = body.model_dump(exclude={"owner_id"})  # type: ignore[attr-defined]
+        item = await catalog_service.create_item(
+            session,
+            spec,
+            principal=principal,
+            values=values,
+            owner_id=body.owner_id,  # type: ignore[attr-defined]
+        )
+        response.headers["Location"] = f"{router.prefix}/{item.id}"
+        response.headers["ETag"] = catalog_service.etag_of(item)
+        return item
+
+    async def get_item(
+        item_id: uuid.UUID, session: SessionDep, principal: OptionalPrincipal, response: Response
+    ) -> Any:
+        item = await catalog_service.get_item(session, spec, principal=principal, item_id=item_id)
+        response.headers["ETag"] = catalog_service.etag_of(
+            item, public=principal is None and bool(spec.private_fields)
+        )
+        return item
+
+    async def update_item(
+        item_id: uuid.UUID,
+        body: update,  # type: ignore[valid-type]
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> Any:
+        item = await catalog_service.update_item(
+            session,
+            spec,
+            principal=principal,
+            item_id=item_id,
+            values=body.model_dump(exclude_unset=True),  # type: ignore[attr-defined]
+            if_match=if_match,
+        )
+        response.headers["ETag"] = catalog_service.etag_of(item)
+        return item
+
+    def transition(action: HistoryAction) -> Any:
+        async def change_status(
+            item_id: uuid.UUID,
+            session: SessionDep,
+            principal: CurrentPrincipal,
+            response: Response,
+            if_match: IfMatch = None,
+        ) -> Any:
+            item = await catalog_service.transition_item(
+                session,
+                spec,
+                principal=principal,
+                item_id=item_id,
+                action=action,
+                if_match=if_match,
+            )
+            response.headers["ETag"] = catalog_service.etag_of(item)
+            return item
+
+        return change_status
+
+    async def item_history(
+        item_id: uuid.UUID,
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[CatalogHistory]:
+        return await catalog_service.list_history(
+            session, spec, principal=principal, item_id=item_id, limit=limit, cursor=cursor
+        )
+
+    writes = problem_responses(401, 403, 404, 409, 412, 422)
+    router.add_api_route(
+        "",
+        create_item,
+        methods=["POST"],
+        status_code=status.HTTP_201_CREATED,
+        response_model=read,
+        responses=problem_responses(401, 403, 409, 422),
+        name=f"create_{noun}",
+        description=f"Create a {label} as a draft, owned by your organization.",
+    )
+    router.add_api_route(
+        "/{item_id}",
+        get_item,
+        methods=["GET"],
+        response_model=read,
+        responses=problem_responses(404, 422),
+        name=f"get_{noun}",
+        description=f"Get one {label}; drafts and withdrawn ones only for their owners.",
+    )
+    router.add_api_route(
+        "/{item_id}",
+        update_item,
+        methods=["PATCH"],
+        response_model=read,
+        responses=writes,
+        name=f"update_{noun}",
+        description=f"Change a {label}'s fields; an unchanged value writes nothing.",
+    )
+    router.add_api_route(
+        "/{item_id}/publish",
+        transition(HistoryAction.publish),
+        methods=["POST"],
+        response_model=read,
+        responses=writes,
+        name=f"publish_{noun}",
+        description=f"Publish a draft {label}: everyone can see it.",
+    )
+    router.add_api_route(
+        "/{item_id}/withdraw",
+        transition(HistoryAction.withdraw),
+        methods=["POST"],
+        response_model=read,
+        responses=writes,
+        name=f"withdraw_{noun}",
+        description=f"Withdraw a {label} from the catalog; this is final.",
+    )
+    router.add_api_route(
+        "/{item_id}/history",
+        item_history,
+        methods=["GET"],
+        response_model=HistoryPage,
+        responses=problem_responses(400, 401, 403, 404, 422),
+        name=f"list_{noun}_history",
+        description=f"Who changed the {label}, what and when (owners and staff).",
+    )

@@ -1,0 +1,48 @@
+"""/v1/policies: national to district support policies, curated by operators."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.core.errors import problem_responses
+from app.models.policies import Policy, PolicyLevel
+from app.routers.catalog import CatalogQueryDep, add_item_routes
+from app.routers.deps import OptionalPrincipal, SessionDep
+from app.schemas.policies import PolicyCreate, PolicyPage, PolicyRead, PolicyUpdate
+from app.services import catalog as catalog_service
+from app.services import policies as policies_service
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+
+@router.get("", response_model=PolicyPage, responses=problem_responses(400, 401, 422))
+async def list_policies(
+    session: SessionDep,
+    principal: OptionalPrincipal,
+    query: CatalogQueryDep,
+    level: Annotated[list[PolicyLevel] | None, Query()] = None,
+    category: Annotated[list[str] | None, Query(max_length=50)] = None,
+    issuing_authority: Annotated[list[str] | None, Query(max_length=200)] = None,
+    issued_from: Annotated[date | None, Query()] = None,
+    issued_to: Annotated[date | None, Query()] = None,
+    in_force_on: Annotated[date | None, Query(description="In force on this day.")] = None,
+) -> catalog_service.CatalogPage[Policy]:
+    """Search and filter policies; sort=issued orders by issue date; facets: level, category,
+    issuing_authority, status, owner_id."""
+    return await policies_service.list_policies(
+        session,
+        principal=principal,
+        query=query,
+        levels=level,
+        categories=category,
+        authorities=issuing_authority,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        in_force_on=in_force_on,
+    )
+
+
+add_item_routes(
+    router, policies_service.SPEC, read=PolicyRead, create=PolicyCreate, update=PolicyUpdate
+)

@@ -1,0 +1,44 @@
+"""The headline statistics shape."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from app.schemas.base import MoneyOut, Schema
+
+
+class OverviewRead(Schema):
+    """The platform's headline figures, computed from its data as of a time."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "as_of": "2020-05-31T15:59:59.999999Z",
+                    "talents": 3925,
+                    "technologies": 7884,
+                    "policies": 100000,
+                    "ip_assets": 12000,
+                    "financial_institutions": 40,
+                    "universities_and_institutes": 75,
+                    "transaction_volume": "9500000.00",
+                    "tax_total": "1100000.00",
+                    "currency": "CNY",
+                    "enterprises_served": 60,
+                }
+            ]
+        }
+    )
+
+    as_of: datetime
+    talents: int = Field(description="Published talent records (人才数据).")
+    technologies: int = Field(description="Published technologies (技术数据).")
+    policies: int = Field(description="Published policies (政策数据).")
+    ip_assets: int = Field(description="Published IP records (知识产权数据).")
+    financial_institutions: int = Field(description="Financial institutions (金融机构).")
+    universities_and_institutes: int = Field(description="Universities and institutes (高校院所).")
+    transaction_volume: MoneyOut = Field(description="Settled deal volume (平台交易总额).")
+    tax_total: MoneyOut = Field(description="Tax on settled deals (纳税总额).")
+    currency: Literal["CNY"] = "CNY"
+    enterprises_served: int = Field(description="Enterprises with a settled deal (服务企业).")

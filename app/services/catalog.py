@@ -1,0 +1,986 @@
+"""The one catalog mechanism behind the five catalogs: workflow, ownership, visibility,
+search, facets, keyset pages, history and partner imports, parameterized by a CatalogSpec.
+
+The catalogs differ in their fields and filters only; each has a small module
+(``services/technologies.py`` …) holding its spec, its field checks and its typed list
+function, which builds filter conditions and calls :func:`search_items`.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, true, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.core import search
+from app.core.db import RowReader, utcnow
+from app.core.db_json import json_array_contains
+from app.core.errors import (
+    AppError,
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from app.core.pagination import KeysetOrder, Page, decode_cursor, encode_cursor, paginate
+from app.core.security import Principal, Scope
+from app.models.catalog import CatalogHistory, CatalogItem, CatalogStatus, HistoryAction
+from app.models.orgs import Organization, OrganizationKind
+
+M = TypeVar("M", bound=CatalogItem)
+
+FACET_LIMIT = 50
+IMPORT_MAX_ITEMS = 1000
+
+#: Checks of whole items, some needing the database (referenced ids exist, ranges in order
+#: after a partial update, …): given complete values of one or many items, the field errors
+#: of each (locations like ["body", "price_min"]), empty lists for good ones.
+ValuesCheck = Callable[
+    [AsyncSession, Principal, Sequence[Mapping[str, Any]]], Awaitable[list[list[FieldError]]]
+]
+
+
+@dataclass(frozen=True)
+class CatalogSpec(Generic[M]):
+    name: str
+    """Plural, as in URLs and history: ``technologies``."""
+    noun: str
+    """Singular, for messages: ``technology``."""
+    model: type[M]
+    fields: tuple[str, ...]
+    """The item's own content fields (compared by imports, recorded in history)."""
+    title_fields: tuple[str, ...]
+    body_fields: tuple[str, ...]
+    facets: tuple[str, ...]
+    """Columns whose value counts can be asked for."""
+    sorts: Mapping[str, KeysetOrder] = field(default_factory=dict)
+    """Orders besides relevance, newest and oldest."""
+    staff_only: bool = False
+    """Only admins and operators write (operators curate policies)."""
+    owner_kinds: frozenset[OrganizationKind] | None = None
+    private_fields: frozenset[str] = frozenset()
+    """Hidden from anonymous callers (talents' contact details)."""
+    check: ValuesCheck | None = None
+
+    def newest(self) -> KeysetOrder:
+        return KeysetOrder(f"{self.name}:newest", (self.model.created_at, self.model.id))
+
+    def oldest(self) -> KeysetOrder:
+        return KeysetOrder(
+            f"{self.name}:oldest", (self.model.created_at, self.model.id), descending=False
+        )
+
+
+_READERS: dict[str, RowReader] = {}
+_UNREAD_COLUMNS = frozenset({"search_title", "search_body"})
+
+
+def _reader(spec: CatalogSpec[Any]) -> RowReader:
+    reader = _READERS.get(spec.name)
+    if reader is None:
+        table = spec.model.__table__
+        reader = RowReader(table, [c.name for c in table.columns if c.name not in _UNREAD_COLUMNS])
+        _READERS[spec.name] = reader
+    return reader
+
+
+class Redacted:
+    """An item seen through a mask: the private fields read as None."""
+
+    __slots__ = ("_hidden", "_item")
+
+    def __init__(self, item: CatalogItem, hidden: frozenset[str]) -> None:
+        self._item = item
+        self._hidden = hidden
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._hidden:
+            return None
+        return getattr(self._item, name)
+
+
+@dataclass(frozen=True, slots=True)
+class FacetCount:
+    value: Any
+    count: int
+
+
+@dataclass(slots=True)
+class CatalogQuery:
+    """A list request after parsing: text, typed filter conditions, order, facets, page."""
+
+    q: str | None = None
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    statuses: list[CatalogStatus] | None = None
+    owner_ids: list[uuid.UUID] | None = None
+    tags: list[str] | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    sort: str | None = None
+    facets: list[str] = field(default_factory=list)
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclass(slots=True)
+class CatalogPage(Generic[M]):
+    items: list[Any]
+    next_cursor: str | None
+    facets: dict[str, list[FacetCount]] | None = None
+
+
+# --- values, search text, history ----------------------------------------------------------
+
+
+def _text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return " ".join(_text_of(v) for v in value)
+    if isinstance(value, Enum):
+        return str(value.value)
+    return str(value)
+
+
+def search_columns(spec: CatalogSpec[Any], values: Mapping[str, Any]) -> dict[str, str]:
+    """search_title and search_body of an item with these values (tags join the body)."""
+    return {
+        "search_title": search.index_text(*(_text_of(values.get(f)) for f in spec.title_fields)),
+        "search_body": search.index_text(
+            *(_text_of(values.get(f)) for f in spec.body_fields), _text_of(values.get("tags"))
+        ),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """A value as history stores it (JSON): dates as ISO text, ids as text, enums as values."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def _content_fields(spec: CatalogSpec[Any]) -> tuple[str, ...]:
+    return (*spec.fields, "tags", "external_id")
+
+
+def _history(
+    spec: CatalogSpec[Any],
+    item: CatalogItem,
+    *,
+    action: HistoryAction,
+    principal: Principal | None,
+    changes: Mapping[str, Any],
+    source: str = "api",
+) -> CatalogHistory:
+    return CatalogHistory(
+        catalog=spec.name,
+        item_id=item.id,
+        action=action,
+        actor_kind=principal.kind.value if principal else "system",
+        actor_id=principal.id if principal else None,
+        source=source,
+        version=item.version,
+        changes=dict(changes),
+    )
+
+
+# --- access -------------------------------------------------------------------------------
+
+
+def _check_writer(spec: CatalogSpec[Any], principal: Principal, owner_id: uuid.UUID) -> None:
+    principal.require_scope(Scope.catalog_write)
+    if spec.staff_only and not principal.is_staff:
+        raise Forbidden(f"Only operators curate {spec.name}.", code="staff_only")
+    if not principal.acts_for(owner_id):
+        raise Forbidden(
+            f"You may change the {spec.name} of your own organization only.", code="not_owner"
+        )
+
+
+def _may_see_unpublished(principal: Principal | None, item: CatalogItem) -> bool:
+    return principal is not None and principal.acts_for(item.owner_id)
+
+
+def _visible_condition(spec: CatalogSpec[Any], principal: Principal | None) -> ColumnElement[bool]:
+    model = spec.model
+    if principal is not None and principal.is_staff:
+        return true()
+    published: ColumnElement[bool] = model.status == CatalogStatus.published
+    if principal is not None and principal.organization_id is not None:
+        return or_(published, model.owner_id == principal.organization_id)
+    return published
+
+
+def present(spec: CatalogSpec[M], item: M, principal: Principal | None) -> M | Redacted:
+    """The item as this caller may see it."""
+    if principal is None and spec.private_fields:
+        return Redacted(item, spec.private_fields)
+    return item
+
+
+async def _load(session: AsyncSession, spec: CatalogSpec[M], item_id: uuid.UUID) -> M:
+    item = await session.get(spec.model, item_id)
+    if item is None:
+        raise NotFound(f"No {spec.noun} {item_id}.")
+    return item
+
+
+async def get_item(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    *,
+    principal: Principal | None,
+    item_id: uuid.UUID,
+) -> dict[str, Any]:
+    """One item's fields; unpublished ones exist only for their owners and staff.
+
+    The busiest read of the platform, so it reads one row without the ORM (RowReader).
+    """
+    row = await _reader(spec).fetch(session, item_id)
+    if row is None:
+        raise NotFound(f"No {spec.noun} {item_id}.")
+    if row["status"] != CatalogStatus.published.value and not (
+        principal is not None and principal.acts_for(row["owner_id"])
+    ):
+        raise NotFound(f"No {spec.noun} {item_id}.")
+    if principal is None and spec.private_fields:
+        row.update(dict.fromkeys(spec.private_fields))
+    return row
+
+
+async def _load_for_write(
+    session: AsyncSession, spec: CatalogSpec[M], principal: Principal, item_id: uuid.UUID
+) -> M:
+    item = await _load(session, spec, item_id)
+    if item.status is not CatalogStatus.published and not _may_see_unpublished(principal, item):
+        raise NotFound(f"No {spec.noun} {item_id}.")
+    _check_writer(spec, principal, item.owner_id)
+    return item
+
+
+def etag_of(item: CatalogItem | Mapping[str, Any], *, public: bool = False) -> str:
+    """A strong ETag naming the item's version (and the redacted variant, which differs)."""
+    version = item["version"] if isinstance(item, Mapping) else item.version
+    return f'"{version}{"p" if public else ""}"'
+
+
+def _check_precondition(spec: CatalogSpec[Any], item: CatalogItem, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    current = str(item.version)
+    for candidate in if_match.split(","):
+        tag = candidate.strip()
+        if tag.startswith("W/"):
+            continue  # If-Match uses strong comparison
+        if tag.strip('"').rstrip("p") == current:
+            return
+    raise PreconditionFailed(
+        f"The {spec.noun} has changed (it is at version {current}); fetch it again.",
+        code="stale_etag",
+    )
+
+
+async def _check_owner(session: AsyncSession, spec: CatalogSpec[Any], owner_id: uuid.UUID) -> None:
+    owner = await session.get(Organization, owner_id)
+    if owner is None:
+        raise ValidationFailed(
+            f"Organization {owner_id} does not exist.", code="unknown_organization"
+        )
+    if spec.owner_kinds is not None and owner.kind not in spec.owner_kinds:
+        kinds = ", ".join(sorted(k.value for k in spec.owner_kinds))
+        raise ValidationFailed(
+            f"{spec.name} belong to organizations of kind {kinds}.", code="wrong_owner_kind"
+        )
+
+
+async def _run_check(
+    session: AsyncSession, spec: CatalogSpec[Any], principal: Principal, values: Mapping[str, Any]
+) -> None:
+    if spec.check is None:
+        return
+    [errors] = await spec.check(session, principal, [values])
+    if errors:
+        raise ValidationFailed(
+            f"The {spec.noun} is not valid: {errors[0].message}.",
+            code="invalid_item",
+            errors=errors,
+        )
+
+
+def _external_id_taken(spec: CatalogSpec[Any], external_id: Any) -> Conflict:
+    return Conflict(
+        f"This organization already has a {spec.noun} with external_id {external_id}.",
+        code="external_id_taken",
+    )
+
+
+# --- create, update, publish, withdraw -----------------------------------------------------
+
+
+async def create_item(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal,
+    values: Mapping[str, Any],
+    owner_id: uuid.UUID | None = None,
+) -> M:
+    """A new draft owned by ``owner_id`` (staff) or the caller's organization."""
+    owner = owner_id or principal.organization_id
+    if owner is None:
+        raise ValidationFailed(
+            f"owner_id is required: say which organization the {spec.noun} belongs to.",
+            code="owner_required",
+        )
+    _check_writer(spec, principal, owner)
+    await _check_owner(session, spec, owner)
+    await _run_check(session, spec, principal, values)
+    item = spec.model(
+        **values, owner_id=owner, status=CatalogStatus.draft, **search_columns(spec, values)
+    )
+    session.add(item)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _external_id_taken(spec, values.get("external_id")) from exc
+    changes = {f: [None, jsonable(values.get(f))] for f in _content_fields(spec) if f in values}
+    session.add(
+        _history(spec, item, action=HistoryAction.create, principal=principal, changes=changes)
+    )
+    return item
+
+
+async def update_item(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    values: Mapping[str, Any],
+    if_match: str | None = None,
+) -> M:
+    """Change the fields sent; nothing changes (no version, no history) when they are equal."""
+    item = await _load_for_write(session, spec, principal, item_id)
+    _check_precondition(spec, item, if_match)
+    if item.status is CatalogStatus.withdrawn:
+        raise Conflict(f"A withdrawn {spec.noun} cannot change.", code="item_withdrawn")
+    changes = {
+        name: [jsonable(getattr(item, name)), jsonable(value)]
+        for name, value in values.items()
+        if jsonable(getattr(item, name)) != jsonable(value)
+    }
+    if not changes:
+        return item
+    merged = {name: getattr(item, name) for name in spec.fields} | dict(values)
+    await _run_check(session, spec, principal, merged)
+    for name, value in values.items():
+        setattr(item, name, value)
+    searchable = {*spec.title_fields, *spec.body_fields, "tags"}
+    if searchable & changes.keys():
+        current = {name: getattr(item, name) for name in (*spec.fields, "tags")}
+        for name, value in search_columns(spec, current).items():
+            setattr(item, name, value)
+    await _flush_change(session, spec, item)
+    session.add(
+        _history(spec, item, action=HistoryAction.update, principal=principal, changes=changes)
+    )
+    return item
+
+
+async def _flush_change(session: AsyncSession, spec: CatalogSpec[Any], item: CatalogItem) -> None:
+    try:
+        await session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"The {spec.noun} was changed by someone else meanwhile; fetch it and retry.",
+            code="concurrent_update",
+        ) from exc
+    except IntegrityError as exc:
+        raise _external_id_taken(spec, item.external_id) from exc
+
+
+_TRANSITIONS: dict[HistoryAction, dict[CatalogStatus, CatalogStatus]] = {
+    HistoryAction.publish: {CatalogStatus.draft: CatalogStatus.published},
+    HistoryAction.withdraw: {
+        CatalogStatus.draft: CatalogStatus.withdrawn,
+        CatalogStatus.published: CatalogStatus.withdrawn,
+    },
+}
+
+
+def _apply_status(item: CatalogItem, status: CatalogStatus, now: datetime) -> None:
+    item.status = status
+    if status is CatalogStatus.published:
+        item.published_at = now
+    elif status is CatalogStatus.withdrawn:
+        item.withdrawn_at = now
+
+
+async def transition_item(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    action: HistoryAction,
+    if_match: str | None = None,
+) -> M:
+    """Publish a draft, or withdraw a draft or a published item (withdrawn is final)."""
+    item = await _load_for_write(session, spec, principal, item_id)
+    _check_precondition(spec, item, if_match)
+    target = _TRANSITIONS[action].get(item.status)
+    if target is None:
+        raise Conflict(
+            f"A {item.status.value} {spec.noun} cannot be {action.value}ed.",
+            code="invalid_transition",
+        )
+    before = item.status
+    _apply_status(item, target, utcnow())
+    await _flush_change(session, spec, item)
+    session.add(
+        _history(
+            spec,
+            item,
+            action=action,
+            principal=principal,
+            changes={"status": [before.value, target.value]},
+        )
+    )
+    return item
+
+
+async def list_history(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    *,
+    principal: Principal,
+    item_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> Page[CatalogHistory]:
+    """Changes to an item, oldest first; for its owners and staff."""
+    item = await _load(session, spec, item_id)
+    if not _may_see_unpublished(principal, item):
+        if item.status is not CatalogStatus.published:
+            raise NotFound(f"No {spec.noun} {item_id}.")
+        raise Forbidden(f"Only the owners of this {spec.noun} and staff see its history.")
+    order = KeysetOrder(
+        "history:oldest", (CatalogHistory.created_at, CatalogHistory.id), descending=False
+    )
+    stmt = select(CatalogHistory).where(
+        CatalogHistory.catalog == spec.name, CatalogHistory.item_id == item.id
+    )
+    return await paginate(session, stmt, order=order, limit=limit, cursor=cursor)
+
+
+# --- lists, search, facets -----------------------------------------------------------------
+
+
+def _base_conditions(
+    spec: CatalogSpec[Any], principal: Principal | None, query: CatalogQuery
+) -> list[ColumnElement[bool]]:
+    model = spec.model
+    statuses = query.statuses or [CatalogStatus.published]
+    conditions = [
+        _visible_condition(spec, principal),
+        model.status.in_(statuses),
+        *query.conditions,
+    ]
+    if query.owner_ids:
+        conditions.append(model.owner_id.in_(query.owner_ids))
+    for tag in query.tags or []:
+        conditions.append(json_array_contains(model.tags, tag))
+    if query.created_from is not None:
+        conditions.append(model.created_at >= query.created_from)
+    if query.created_to is not None:
+        conditions.append(model.created_at < query.created_to)
+    return conditions
+
+
+def _order_for(spec: CatalogSpec[Any], sort: str) -> KeysetOrder:
+    if sort == "newest":
+        return spec.newest()
+    if sort == "oldest":
+        return spec.oldest()
+    if sort in spec.sorts:
+        return spec.sorts[sort]
+    choices = ", ".join(["relevance", "newest", "oldest", *spec.sorts])
+    raise ValidationFailed(
+        f"sort must be one of: {choices}.",
+        errors=[FieldError(loc=["query", "sort"], message=f"one of {choices}", type="enum")],
+    )
+
+
+async def search_items(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal | None,
+    query: CatalogQuery,
+) -> CatalogPage[M]:
+    """A page of items the caller may see: filtered, matched against ``q``, ordered, faceted.
+
+    With ``q`` the default order is relevance: the newest CANDIDATE_CAP matches are ranked
+    (title above body), ties newest first. Without ``q``, or with another ``sort``, a keyset
+    order on the item's columns.
+    """
+    dialect = session.get_bind().dialect.name
+    terms = search.parse_query(query.q) if query.q else []
+    if query.q and not terms:
+        raise ValidationFailed(
+            "q has nothing to search for (only punctuation or spaces).",
+            code="empty_query",
+            errors=[
+                FieldError(loc=["query", "q"], message="no searchable text", type="empty_query")
+            ],
+        )
+    for name in query.facets:
+        if name not in spec.facets:
+            raise ValidationFailed(
+                f"facets may name: {', '.join(spec.facets)}.",
+                errors=[
+                    FieldError(
+                        loc=["query", "facets"], message=f"unknown facet {name}", type="enum"
+                    )
+                ],
+            )
+    conditions = _base_conditions(spec, principal, query)
+    sort = query.sort or ("relevance" if terms else "newest")
+    if sort == "relevance" and not terms:
+        raise ValidationFailed("sort=relevance needs q.", code="relevance_without_q")
+
+    if sort == "relevance":
+        ranked, next_cursor = await _ranked_page(session, spec, dialect, terms, conditions, query)
+        items = [item for item, _ in ranked]
+    else:
+        order = _order_for(spec, sort)
+        page_conditions = list(conditions)
+        if terms:
+            page_conditions.append(search.match_condition(spec.model.__tablename__, dialect, terms))
+        stmt = order.apply(select(spec.model).where(*page_conditions), query.cursor)
+        rows = list((await session.scalars(stmt.limit(query.limit + 1))).all())
+        next_cursor = order.cursor_for(rows[query.limit - 1]) if len(rows) > query.limit else None
+        items = rows[: query.limit]
+
+    facets = None
+    if query.facets:
+        facet_conditions = list(conditions)
+        if terms:
+            facet_conditions.append(
+                search.match_condition(spec.model.__tablename__, dialect, terms)
+            )
+        facets = {
+            name: await _facet_counts(session, spec, name, facet_conditions)
+            for name in query.facets
+        }
+    return CatalogPage(
+        items=[present(spec, item, principal) for item in items],
+        next_cursor=next_cursor,
+        facets=facets,
+    )
+
+
+async def _ranked_page(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    dialect: str,
+    terms: list[search.Term],
+    conditions: list[ColumnElement[bool]],
+    query: CatalogQuery,
+) -> tuple[list[tuple[M, float]], str | None]:
+    """Items with their scores (higher is better), best first, and the next page's cursor."""
+    model = spec.model
+    candidates = search.ranked_candidates(model, dialect, terms, conditions).subquery("candidates")
+    order_name = f"{spec.name}:relevance"
+    stmt: Select[Any] = select(model, candidates.c.score).join(
+        candidates, candidates.c.id == model.id
+    )
+    if query.cursor is not None:
+        score, created_at, item_id = decode_cursor(query.cursor, order_name, 3)
+        stmt = stmt.where(
+            tuple_(candidates.c.score, candidates.c.created_at, candidates.c.id)
+            < tuple_(score, created_at, item_id)
+        )
+    stmt = stmt.order_by(
+        candidates.c.score.desc(), candidates.c.created_at.desc(), candidates.c.id.desc()
+    ).limit(query.limit + 1)
+    rows = list((await session.execute(stmt)).all())
+    next_cursor = None
+    if len(rows) > query.limit:
+        last, score = rows[query.limit - 1]
+        next_cursor = encode_cursor(order_name, [float(score), last.created_at, last.id])
+    return [(row[0], float(row[1])) for row in rows[: query.limit]], next_cursor
+
+
+async def _facet_counts(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    name: str,
+    conditions: list[ColumnElement[bool]],
+) -> list[FacetCount]:
+    column = getattr(spec.model, name)
+    count = func.count().label("count")
+    stmt = (
+        select(column, count)
+        .where(*conditions)
+        .group_by(column)
+        .order_by(count.desc(), column)
+        .limit(FACET_LIMIT)
+    )
+    rows = (await session.execute(stmt)).all()
+    return [FacetCount(value=jsonable(value), count=int(n)) for value, n in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    type: str
+    item: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResultsView:
+    items: list[SearchHit]
+
+
+async def search_everywhere(
+    session: AsyncSession,
+    specs: Sequence[CatalogSpec[Any]],
+    *,
+    principal: Principal | None,
+    q: str,
+    limit: int,
+) -> SearchResultsView:
+    """The best published matches across catalogs: each catalog ranks its own, then the hits
+    are merged by score (ties newest first)."""
+    terms = search.parse_query(q)
+    if not terms:
+        raise ValidationFailed("q has nothing to search for.", code="empty_query")
+    dialect = session.get_bind().dialect.name
+    scored: list[tuple[float, datetime, SearchHit]] = []
+    for spec in specs:
+        query = CatalogQuery(q=q, limit=limit)
+        conditions = _base_conditions(spec, principal, query)
+        ranked, _ = await _ranked_page(session, spec, dialect, terms, conditions, query)
+        scored += [
+            (score, item.created_at, SearchHit(type=spec.name, item=present(spec, item, principal)))
+            for item, score in ranked
+        ]
+    scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+    return SearchResultsView(items=[hit for _, _, hit in scored[:limit]])
+
+
+# --- partner imports -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ImportResult:
+    external_id: str | None
+    result: str
+    """created, updated, unchanged or error."""
+    id: uuid.UUID | None = None
+    errors: list[FieldError] = field(default_factory=list)
+
+
+class ImportRejected(AppError):
+    status = 422
+    code = "import_rejected"
+    title = "Unprocessable Content"
+
+    def __init__(self, detail: str, results: list[ImportResult]) -> None:
+        super().__init__(detail)
+        self.results = results
+        self.extra = {
+            "results": [
+                {
+                    "external_id": r.external_id,
+                    "id": str(r.id) if r.id else None,
+                    "result": r.result,
+                    "errors": [e.model_dump() for e in r.errors],
+                }
+                for r in results
+            ]
+        }
+
+
+@dataclass(slots=True)
+class ImportOutcome:
+    results: list[ImportResult]
+
+
+_IMPORT_STATUSES = {
+    None: {CatalogStatus.draft, CatalogStatus.published, CatalogStatus.withdrawn},
+    CatalogStatus.draft: {CatalogStatus.draft, CatalogStatus.published, CatalogStatus.withdrawn},
+    CatalogStatus.published: {CatalogStatus.published, CatalogStatus.withdrawn},
+    CatalogStatus.withdrawn: {CatalogStatus.withdrawn},
+}
+
+
+def _item_errors(exc: ValidationError, index: int) -> list[FieldError]:
+    return [
+        FieldError(
+            loc=["body", "items", index, *[p if isinstance(p, int) else str(p) for p in e["loc"]]],
+            message=e["msg"],
+            type=e["type"],
+        )
+        for e in exc.errors()
+    ]
+
+
+async def import_items(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal,
+    item_schema: type[BaseModel],
+    raw_items: Sequence[Any],
+    atomic: bool,
+) -> ImportOutcome:
+    """Create or update the caller's organization's items by ``external_id``.
+
+    Identical items write nothing (no version, no history, no timestamp). ``atomic``: one
+    bad item rejects the batch and nothing is written; otherwise good items are written and
+    bad ones reported.
+    """
+    owner_id = principal.organization_id
+    if owner_id is None:
+        raise Forbidden(
+            "Imported items belong to the caller's organization, and this caller has none.",
+            code="no_organization",
+        )
+    _check_writer(spec, principal, owner_id)
+    await _check_owner(session, spec, owner_id)
+    if len(raw_items) > IMPORT_MAX_ITEMS:
+        raise ValidationFailed(f"At most {IMPORT_MAX_ITEMS} items a batch.", code="batch_too_large")
+
+    results: list[ImportResult] = []
+    parsed: dict[int, dict[str, Any]] = {}
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_items):
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        result = ImportResult(
+            external_id=external_id if isinstance(external_id, str) else None, result="error"
+        )
+        results.append(result)
+        try:
+            values = item_schema.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            result.errors = _item_errors(exc, index)
+            continue
+        if values["external_id"] in seen:
+            result.errors = [
+                FieldError(
+                    loc=["body", "items", index, "external_id"],
+                    message="appears twice in this batch",
+                    type="duplicate_in_batch",
+                )
+            ]
+            continue
+        seen.add(values["external_id"])
+        parsed[index] = values
+
+    model = spec.model
+    existing: dict[str, M] = {}
+    if parsed:
+        stmt = select(model).where(
+            model.owner_id == owner_id,
+            model.external_id.in_([v["external_id"] for v in parsed.values()]),
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        existing = {
+            row.external_id: row for row in (await session.scalars(stmt)).all() if row.external_id
+        }
+
+    wanted_statuses: dict[int, CatalogStatus | None] = {
+        index: values.pop("status", None) for index, values in parsed.items()
+    }
+    if spec.check is not None and parsed:
+        checked = await spec.check(session, principal, list(parsed.values()))
+        for index, errors in zip(list(parsed), checked, strict=True):
+            if errors:
+                results[index].errors = _located(errors, index)
+                del parsed[index]
+
+    now = utcnow()
+    inserts: list[dict[str, Any]] = []
+    updates: list[tuple[M, dict[str, Any], dict[str, Any]]] = []
+    for index, values in parsed.items():
+        result = results[index]
+        current = existing.get(values["external_id"])
+        status = wanted_statuses[index] or (current.status if current else CatalogStatus.draft)
+        if current is None:
+            if status not in _IMPORT_STATUSES[None]:
+                result.errors = _located_transition(index, None, status)
+                continue
+            row = {
+                **values,
+                "id": uuid.uuid4(),
+                "owner_id": owner_id,
+                "status": status,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+                "published_at": now if status is CatalogStatus.published else None,
+                "withdrawn_at": now if status is CatalogStatus.withdrawn else None,
+                **search_columns(spec, values),
+            }
+            inserts.append(row)
+            result.result, result.id = "created", row["id"]
+            continue
+        result.id = current.id
+        if status not in _IMPORT_STATUSES[current.status]:
+            result.errors = _located_transition(index, current.status, status)
+            continue
+        changes = {
+            name: [jsonable(getattr(current, name)), jsonable(value)]
+            for name, value in values.items()
+            if jsonable(getattr(current, name)) != jsonable(value)
+        }
+        if status is not current.status:
+            changes["status"] = [current.status.value, status.value]
+        if not changes:
+            result.result = "unchanged"
+            continue
+        result.result = "updated"
+        updates.append((current, values | {"status": status}, changes))
+
+    failed = [r for r in results if r.result == "error"]
+    if failed and atomic:
+        raise ImportRejected(
+            f"{len(failed)} of {len(results)} items are not valid; nothing was written.", results
+        )
+    await _write_import(session, spec, principal, inserts, updates, now)
+    return ImportOutcome(results=results)
+
+
+def _located(errors: list[FieldError], index: int) -> list[FieldError]:
+    return [
+        FieldError(loc=["body", "items", index, *e.loc[1:]], message=e.message, type=e.type)
+        for e in errors
+    ]
+
+
+def _located_transition(
+    index: int, before: CatalogStatus | None, after: CatalogStatus
+) -> list[FieldError]:
+    where = before.value if before else "new"
+    return [
+        FieldError(
+            loc=["body", "items", index, "status"],
+            message=f"a {where} item cannot become {after.value}",
+            type="invalid_transition",
+        )
+    ]
+
+
+async def _write_import(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    principal: Principal,
+    inserts: list[dict[str, Any]],
+    updates: list[tuple[Any, dict[str, Any], dict[str, Any]]],
+    now: datetime,
+) -> None:
+    model = spec.model
+    history: list[dict[str, Any]] = []
+    actor = {"actor_kind": principal.kind.value, "actor_id": principal.id, "source": "import"}
+    if inserts:
+        try:
+            await session.execute(insert(model), inserts)
+        except IntegrityError as exc:
+            raise Conflict(
+                "Another request created some of these items at the same time; send the batch"
+                " again (it will update them).",
+                code="import_conflict",
+            ) from exc
+        for row in inserts:
+            changes = {f: [None, jsonable(row.get(f))] for f in _content_fields(spec) if f in row}
+            history.append(
+                {
+                    "catalog": spec.name,
+                    "item_id": row["id"],
+                    "action": HistoryAction.create,
+                    "version": 1,
+                    "changes": changes,
+                    **actor,
+                }
+            )
+    searchable = {*spec.title_fields, *spec.body_fields, "tags"}
+    for item, values, changes in updates:
+        new_values = dict(values)
+        status = new_values["status"]
+        if status is not item.status:
+            if status is CatalogStatus.published:
+                new_values["published_at"] = now
+            elif status is CatalogStatus.withdrawn:
+                new_values["withdrawn_at"] = now
+        if searchable & changes.keys():
+            merged = {name: getattr(item, name) for name in (*spec.fields, "tags")} | values
+            new_values.update(search_columns(spec, merged))
+        version = item.version + 1
+        await session.execute(
+            update(model)
+            .where(model.id == item.id, model.version == item.version)
+            .values(**new_values, version=version, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        history.append(
+            {
+                "catalog": spec.name,
+                "item_id": item.id,
+                "action": HistoryAction.update,
+                "version": version,
+                "changes": changes,
+                **actor,
+            }
+        )
+    if history:
+        for entry in history:
+            entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)
+        await session.execute(insert(CatalogHistory), history)
+
+
+# --- helpers for the per-catalog modules ---------------------------------------------------
+
+
+def one_of(column: Any, values: Sequence[Any] | None) -> list[ColumnElement[bool]]:
+    return [column.in_(list(values))] if values else []
+
+
+def at_least(column: Any, value: Any) -> list[ColumnElement[bool]]:
+    return [column >= value] if value is not None else []
+
+
+def at_most(column: Any, value: Any) -> list[ColumnElement[bool]]:
+    return [column <= value] if value is not None else []
+
+
+def all_of(*groups: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+    return [condition for group in groups for condition in group]
+
+
+def overlapping(
+    low_column: Any, high_column: Any, low: Any, high: Any
+) -> list[ColumnElement[bool]]:
+    """Items whose [low_column, high_column] range meets [low, high] (open ends allowed)."""
+    conditions: list[ColumnElement[bool]] = []
+    if low is not None:
+        conditions.append(or_(high_column.is_(None), high_column >= low))
+    if high is not None:
+        conditions.append(or_(low_column.is_(None), low_column <= high))
+    return [and_(*conditions)] if conditions else []

@@ -1,0 +1,79 @@
+"""The platform's headline figures (the seed's table), computed from the data as of a time."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import utcnow
+from app.models.catalog import CatalogItem
+from app.models.ip_assets import IPAsset
+from app.models.orgs import Organization, OrganizationKind
+from app.models.policies import Policy
+from app.models.talents import Talent
+from app.models.technologies import Technology
+
+UNIVERSITIES_AND_INSTITUTES = (OrganizationKind.university, OrganizationKind.research_institute)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    as_of: datetime
+    talents: int
+    technologies: int
+    policies: int
+    ip_assets: int
+    financial_institutions: int
+    universities_and_institutes: int
+    transaction_volume: int
+    """Settled deal volume in fen (from the ledger, once deals exist)."""
+    tax_total: int
+    """Tax on settled deals in fen."""
+    enterprises_served: int
+
+
+def moment(as_of: date | datetime | None, zone: str) -> datetime:
+    """A point in time: now, the given time, or the end of the given day in ``zone``."""
+    if as_of is None:
+        return utcnow()
+    if isinstance(as_of, datetime):
+        return as_of
+    next_midnight = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
+    return next_midnight - timedelta(microseconds=1)
+
+
+async def _published(session: AsyncSession, model: type[CatalogItem], at: datetime) -> int:
+    """Items published at ``at``: published by then and not withdrawn by then."""
+    stmt = select(func.count()).where(
+        model.published_at <= at,
+        or_(model.withdrawn_at.is_(None), model.withdrawn_at > at),
+    )
+    return int(await session.scalar(stmt) or 0)
+
+
+async def _organizations(
+    session: AsyncSession, kinds: tuple[OrganizationKind, ...], at: datetime
+) -> int:
+    stmt = select(func.count()).where(Organization.kind.in_(kinds), Organization.created_at <= at)
+    return int(await session.scalar(stmt) or 0)
+
+
+async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone: str) -> Overview:
+    """Counts of published catalog items and of organizations as of a time."""
+    at = moment(as_of, zone)
+    return Overview(
+        as_of=at,
+        talents=await _published(session, Talent, at),
+        technologies=await _published(session, Technology, at),
+        policies=await _published(session, Policy, at),
+        ip_assets=await _published(session, IPAsset, at),
+        financial_institutions=await _organizations(
+            session, (OrganizationKind.financial_institution,), at
+        ),
+        universities_and_institutes=await _organizations(session, UNIVERSITIES_AND_INSTITUTES, at),
+        transaction_volume=0,
+        tax_total=0,
+        enterprises_served=0,
+    )

@@ -1,0 +1,48 @@
+"""Talents: experts and researchers."""
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db_json import json_array_contains
+from app.core.security import Principal
+from app.models.talents import Talent
+from app.services import catalog
+from app.services.catalog import CatalogPage, CatalogQuery
+
+SPEC = catalog.CatalogSpec(
+    name="talents",
+    noun="talent",
+    model=Talent,
+    fields=(
+        "name",
+        "title",
+        "affiliation",
+        "field",
+        "research_fields",
+        "expertise",
+        "achievements",
+        "contact_email",
+        "contact_phone",
+    ),
+    title_fields=("name",),
+    body_fields=("title", "affiliation", "field", "research_fields", "expertise", "achievements"),
+    facets=("field", "title", "status", "owner_id"),
+    private_fields=frozenset({"contact_email", "contact_phone"}),
+)
+
+
+async def list_talents(
+    session: AsyncSession,
+    *,
+    principal: Principal | None,
+    query: CatalogQuery,
+    fields: list[str] | None = None,
+    titles: list[str] | None = None,
+    research_field: str | None = None,
+) -> CatalogPage[Talent]:
+    """Talents by main field, professional title and research field."""
+    query.conditions = catalog.all_of(
+        catalog.one_of(Talent.field, fields),
+        catalog.one_of(Talent.title, titles),
+        [json_array_contains(Talent.research_fields, research_field)] if research_field else [],
+    )
+    return await catalog.search_items(session, SPEC, principal=principal, query=query)
