@@ -10,6 +10,7 @@ or several processes take ``fresh_database_url`` instead: a database of their ow
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio.to_thread
@@ -101,6 +102,12 @@ def db(engine: AsyncEngine, connection: AsyncConnection) -> Database:
         expire_on_commit=False,
         autoflush=False,
     )
+
+    @asynccontextmanager
+    async def read_connection() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    database.read_connection = read_connection  # type: ignore[method-assign]
     return database
 
 

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, MetaData, bindparam, event, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -130,9 +131,9 @@ class RowReader:
     """One primary-key lookup of chosen columns, on the request's own connection.
 
     The hot single-item reads run this instead of an ORM query: on PostgreSQL it sends a
-    prepared statement straight through the session's asyncpg connection (same connection,
-    same transaction), skipping SQLAlchemy's execution and result machinery, which cost
-    several times the query itself (bench/README.md). Elsewhere it is an ordinary Core query.
+    prepared statement straight through the connection's asyncpg driver, skipping
+    SQLAlchemy's execution and result machinery, which cost several times the query itself
+    (bench/README.md). Elsewhere it is an ordinary Core query.
     """
 
     def __init__(self, table: Any, columns: Sequence[str]) -> None:
@@ -142,13 +143,13 @@ class RowReader:
         )
         self._postgresql_sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE id = $1"
 
-    async def fetch(self, session: AsyncSession, key: uuid.UUID) -> dict[str, Any] | None:
-        connection = await session.connection()
+    async def fetch(self, connection: AsyncConnection, key: uuid.UUID) -> dict[str, Any] | None:
         if connection.dialect.name == "postgresql":
             raw = await connection.get_raw_connection()
-            record = await raw.driver_connection.fetchrow(self._postgresql_sql, key)  # type: ignore[union-attr]
+            driver: Any = raw.driver_connection
+            record = await driver.fetchrow(self._postgresql_sql, key)
             return dict(record.items()) if record is not None else None
-        row = (await session.execute(self._select, {"id": key})).mappings().first()
+        row = (await connection.execute(self._select, {"id": key})).mappings().first()
         return dict(row) if row is not None else None
 
 
@@ -163,8 +164,14 @@ class Database:
         # engine, so nothing connects before the first query.
         writes = engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else engine
         reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.write_sessionmaker = async_sessionmaker(writes, expire_on_commit=False, autoflush=False)
-        self.read_sessionmaker = async_sessionmaker(reads, expire_on_commit=False, autoflush=False)
+        options: dict[str, Any] = {"expire_on_commit": False, "autoflush": False}
+        self.write_sessionmaker = async_sessionmaker(writes, **options)
+        self.read_sessionmaker = async_sessionmaker(reads, **options)
+        self._reads = reads
+
+    def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A pooled connection for one read outside any unit of work (no transaction)."""
+        return self._reads.connect()
 
     @property
     def is_sqlite(self) -> bool:
@@ -187,7 +194,8 @@ class Database:
                         await session.commit()
                     raise
                 else:
-                    await session.commit()
+                    if session.in_transaction():  # a session never used has nothing to commit
+                        await session.commit()
             except BaseException:
                 # Also after a failed COMMIT: SQLite keeps that transaction open otherwise.
                 await session.rollback()

@@ -10,7 +10,14 @@ from pydantic import AwareDatetime
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.models.catalog import CatalogHistory, CatalogStatus, HistoryAction
-from app.routers.deps import CurrentPrincipal, Cursor, Limit, OptionalPrincipal, SessionDep
+from app.routers.deps import (
+    CurrentPrincipal,
+    Cursor,
+    DatabaseDep,
+    Limit,
+    OptionalPrincipal,
+    SessionDep,
+)
 from app.schemas.catalog import HistoryPage
 from app.services import catalog as catalog_service
 from app.services.catalog import CatalogQuery, CatalogSpec
@@ -103,9 +110,9 @@ def add_item_routes(
         return item
 
     async def get_item(
-        item_id: uuid.UUID, session: SessionDep, principal: OptionalPrincipal, response: Response
+        item_id: uuid.UUID, db: DatabaseDep, principal: OptionalPrincipal, response: Response
     ) -> Any:
-        item = await catalog_service.get_item(session, spec, principal=principal, item_id=item_id)
+        item = await catalog_service.get_item(db, spec, principal=principal, item_id=item_id)
         response.headers["ETag"] = catalog_service.etag_of(
             item, public=principal is None and bool(spec.private_fields)
         )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import search
-from app.core.db import RowReader, utcnow
+from app.core.db import Database, RowReader, utcnow
 from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,
@@ -241,7 +241,7 @@ async def _load(session: AsyncSession, spec: CatalogSpec[M], item_id: uuid.UUID)
 
 
 async def get_item(
-    session: AsyncSession,
+    db: Database,
     spec: CatalogSpec[Any],
     *,
     principal: Principal | None,
@@ -249,9 +249,11 @@ async def get_item(
 ) -> dict[str, Any]:
     """One item's fields; unpublished ones exist only for their owners and staff.
 
-    The busiest read of the platform, so it reads one row without the ORM (RowReader).
+    The busiest read of the platform, so it reads one row on a pooled connection outside the
+    request's unit of work (it writes nothing) and without the ORM (RowReader).
     """
-    row = await _reader(spec).fetch(session, item_id)
+    async with db.read_connection() as connection:
+        row = await _reader(spec).fetch(connection, item_id)
     if row is None:
         raise NotFound(f"No {spec.noun} {item_id}.")
     if row["status"] != CatalogStatus.published.value and not (
