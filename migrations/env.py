@@ -23,7 +23,9 @@ def _database_url() -> str:
     return normalize_database_url(url)
 
 
-def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     """Leave out the search index's backend-specific parts, which only migrations manage."""
     return not is_search_index_object(name, type_)
 

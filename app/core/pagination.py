@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, tuple_
@@ -34,6 +34,8 @@ class InvalidCursor(BadRequest):
 def _encode_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
     if isinstance(value, uuid.UUID):
         return {"u": value.hex}
     return value
@@ -43,6 +45,8 @@ def _decode_value(value: Any) -> Any:
     if isinstance(value, dict):
         if "t" in value:
             return datetime.fromisoformat(value["t"])
+        if "d" in value:
+            return date.fromisoformat(value["d"])
         if "u" in value:
             return uuid.UUID(value["u"])
         raise ValueError("unknown cursor value")

@@ -20,8 +20,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal_column, select
 from sqlalchemy import table as sql_table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 # CJK Unified Ideographs (+ extension A, compatibility), kana, hangul.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
@@ -31,6 +32,7 @@ MAX_QUERY_TERMS = 16
 
 
 SEARCH_VECTOR_COLUMN = "search_vector"
+TITLE_VECTOR_COLUMN = "title_vector"
 
 
 def fts_table(table: str) -> str:
@@ -44,9 +46,9 @@ def is_search_index_object(name: str | None, type_: str) -> bool:
     if name is None:
         return False
     if type_ == "column":
-        return name == SEARCH_VECTOR_COLUMN
+        return name in (SEARCH_VECTOR_COLUMN, TITLE_VECTOR_COLUMN)
     if type_ == "index":
-        return name.endswith("_search_vector")
+        return name.endswith(("_search_vector", "_title_vector"))
     if type_ == "table":
         return "_fts" in name
     return False
@@ -126,18 +128,6 @@ def to_fts5(terms: list[Term]) -> str:
 
 # --- SQL for each backend --------------------------------------------------------------------
 
-#: How many of the newest matches relevance ranks. Ranking every match of a term found in
-#: nearly every row costs ~100-250 ms at 100k rows; ranking the newest CANDIDATE_CAP matches
-#: is bounded, and exact whenever a query matches fewer rows than that.
-CANDIDATE_CAP = 1000
-#: Title tokens count this many times more than body tokens (bm25 column weights; ts_rank's
-#: default weights give A (title) 1.0 against B (body) 0.4).
-TITLE_WEIGHT = 10.0
-
-
-def _vector(table: str) -> ColumnElement[Any]:
-    return literal_column(f"{table}.{SEARCH_VECTOR_COLUMN}")
-
 
 def _tsquery(terms: list[Term]) -> ColumnElement[Any]:
     return func.to_tsquery(
@@ -145,42 +135,40 @@ def _tsquery(terms: list[Term]) -> ColumnElement[Any]:
     )
 
 
-def _fts_match(table: str, terms: list[Term]) -> ColumnElement[bool]:
-    return literal_column(fts_table(table)).op("MATCH")(bindparam(None, to_fts5(terms)))
+#: On SQLite, a match set up to this size is read first and looked up by rowid; a larger one
+#: (a common word) is probed while walking the newest-first index, which soon fills a page.
+SMALL_MATCH_SET = 2000
 
 
-def match_condition(table: str, dialect: str, terms: list[Term]) -> ColumnElement[bool]:
-    """Rows of ``table`` whose search text matches every term."""
-    if dialect == "postgresql":
-        return _vector(table).op("@@")(_tsquery(terms))
+async def _fts_in(session: AsyncSession, table: str, expression: str) -> ColumnElement[bool]:
     fts = fts_table(table)
     matching: Select[Any] = (
-        select(literal_column("rowid")).select_from(sql_table(fts)).where(_fts_match(table, terms))
-    )
-    return literal_column(f"{table}.rowid").in_(matching.scalar_subquery())
-
-
-def ranked_candidates(
-    model: Any, dialect: str, terms: list[Term], conditions: list[ColumnElement[bool]]
-) -> Select[Any]:
-    """(id, created_at, score) of the newest CANDIDATE_CAP matches; higher score is better."""
-    table = model.__tablename__
-    if dialect == "postgresql":
-        score: ColumnElement[Any] = func.ts_rank(_vector(table), _tsquery(terms))
-        return (
-            select(model.id, model.created_at, score.label("score"))
-            .where(_vector(table).op("@@")(_tsquery(terms)), *conditions)
-            .order_by(model.created_at.desc(), model.id.desc())
-            .limit(CANDIDATE_CAP)
-        )
-    fts = fts_table(table)
-    fts_rowid: ColumnElement[Any] = literal_column(f"{fts}.rowid")
-    bm25: ColumnElement[Any] = -func.bm25(literal_column(fts), TITLE_WEIGHT, 1.0)
-    return (
-        select(model.id, model.created_at, bm25.label("score"))
+        select(literal_column("rowid"))
         .select_from(sql_table(fts))
-        .join(model, literal_column(f"{table}.rowid") == fts_rowid)
-        .where(_fts_match(table, terms), *conditions)
-        .order_by(fts_rowid.desc())
-        .limit(CANDIDATE_CAP)
+        .where(literal_column(fts).op("MATCH")(bindparam(None, expression)))
     )
+    rowid: ColumnElement[Any] = literal_column(f"{table}.rowid")
+    found = list((await session.scalars(matching.limit(SMALL_MATCH_SET + 1))).all())
+    if len(found) <= SMALL_MATCH_SET:
+        return rowid.in_(found) if found else false()
+    # Many matches (a common word): the walk down the newest-first index finds a page soon;
+    # SQLite materializes the subquery's rowids once for its membership probes.
+    return rowid.in_(matching.scalar_subquery())
+
+
+async def match_condition(
+    session: AsyncSession, table: str, terms: list[Term]
+) -> ColumnElement[bool]:
+    """Rows of ``table`` whose title or body matches every term."""
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column(f"{table}.{SEARCH_VECTOR_COLUMN}").op("@@")(_tsquery(terms))
+    return await _fts_in(session, table, to_fts5(terms))
+
+
+async def title_match_condition(
+    session: AsyncSession, table: str, terms: list[Term]
+) -> ColumnElement[bool]:
+    """Rows of ``table`` whose title alone matches every term (the first relevance tier)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return literal_column(f"{table}.{TITLE_VECTOR_COLUMN}").op("@@")(_tsquery(terms))
+    return await _fts_in(session, table, "search_title : (" + to_fts5(terms) + ")")

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.core.db import Entity
 
+#: sort_order of long text columns: after every short one (see app/core/db.py Entity).
+LONG_TEXT = 100
+
 
 class CatalogStatus(StrEnum):
     draft = "draft"
@@ -45,21 +48,27 @@ class CatalogItem(Entity):
 
     @declared_attr
     def owner_id(cls) -> Mapped[uuid.UUID]:
-        return mapped_column(ForeignKey("organizations.id", ondelete="RESTRICT"), index=True)
+        return mapped_column(
+            ForeignKey("organizations.id", ondelete="RESTRICT"), index=True, sort_order=-10
+        )
 
     status: Mapped[CatalogStatus] = mapped_column(
-        str_enum(CatalogStatus, "catalog_status", 16), default=CatalogStatus.draft
+        str_enum(CatalogStatus, "catalog_status", 16), default=CatalogStatus.draft, sort_order=-10
     )
-    external_id: Mapped[str | None] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(100), sort_order=-10)
     """The owner's own key for the item (partner imports upsert by it); unique per owner."""
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    version: Mapped[int] = mapped_column(default=1)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list, sort_order=-10)
+    version: Mapped[int] = mapped_column(default=1, sort_order=-10)
     """Incremented by every change; the ETag, and the optimistic lock of updates."""
-    published_at: Mapped[datetime | None]
-    withdrawn_at: Mapped[datetime | None]
-    search_title: Mapped[str] = mapped_column(Text, default="")
+    published_at: Mapped[datetime | None] = mapped_column(sort_order=-10)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(sort_order=-10)
+    search_title: Mapped[str] = mapped_column(
+        Text, default="", sort_order=LONG_TEXT + 1, deferred=True, deferred_raiseload=True
+    )
     """CJK-bigram tokens of the title (see app/core/search.py), weighted above the body."""
-    search_body: Mapped[str] = mapped_column(Text, default="")
+    search_body: Mapped[str] = mapped_column(
+        Text, default="", sort_order=LONG_TEXT + 1, deferred=True, deferred_raiseload=True
+    )
 
     @declared_attr.directive
     def __mapper_args__(cls) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.catalog import CatalogItem, catalog_table_args, str_enum
+from app.models.catalog import LONG_TEXT, CatalogItem, catalog_table_args, str_enum
 
 
 class FinancialProductKind(StrEnum):
@@ -48,5 +48,5 @@ class FinancialProduct(CatalogItem):
     rate_max_bp: Mapped[int | None] = mapped_column(Integer)
     term_min_months: Mapped[int | None] = mapped_column(Integer)
     term_max_months: Mapped[int | None] = mapped_column(Integer)
-    eligibility: Mapped[str | None] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(Text)
+    eligibility: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)
+    description: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)

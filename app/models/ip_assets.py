@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, CheckConstraint, Date, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.catalog import CatalogItem, catalog_table_args, str_enum
+from app.models.catalog import LONG_TEXT, CatalogItem, catalog_table_args, str_enum
 
 
 class IPKind(StrEnum):
@@ -50,6 +50,6 @@ class IPAsset(CatalogItem):
     grant_date: Mapped[date | None] = mapped_column(Date)
     expiry_date: Mapped[date | None] = mapped_column(Date)
     field: Mapped[str | None] = mapped_column(String(50), index=True)
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)
     available_for_transfer: Mapped[bool] = mapped_column(Boolean, default=False)
     available_for_license: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Date, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.catalog import CatalogItem, catalog_table_args, str_enum
+from app.models.catalog import LONG_TEXT, CatalogItem, catalog_table_args, str_enum
 
 
 class PolicyLevel(StrEnum):
@@ -40,4 +40,4 @@ class Policy(CatalogItem):
     effective_date: Mapped[date | None] = mapped_column(Date)
     expiry_date: Mapped[date | None] = mapped_column(Date)
     category: Mapped[str | None] = mapped_column(String(50), index=True)
-    full_text: Mapped[str | None] = mapped_column(Text)
+    full_text: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)

@@ -3,7 +3,7 @@
 from sqlalchemy import JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.catalog import CatalogItem, catalog_table_args
+from app.models.catalog import LONG_TEXT, CatalogItem, catalog_table_args
 
 
 class Talent(CatalogItem):
@@ -17,8 +17,8 @@ class Talent(CatalogItem):
     field: Mapped[str | None] = mapped_column(String(50), index=True)
     """Main field, one of the zone's industries; faceted."""
     research_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
-    expertise: Mapped[str | None] = mapped_column(Text)
-    achievements: Mapped[str | None] = mapped_column(Text)
+    expertise: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)
+    achievements: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)
     contact_email: Mapped[str | None] = mapped_column(String(254))
     """Shown to signed-in callers only."""
     contact_phone: Mapped[str | None] = mapped_column(String(50))

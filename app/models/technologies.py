@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, CheckConstraint, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.catalog import CatalogItem, catalog_table_args
+from app.models.catalog import LONG_TEXT, CatalogItem, catalog_table_args
 
 
 class TransferMode(StrEnum):
@@ -27,7 +27,7 @@ class Technology(CatalogItem):
     )
 
     title: Mapped[str] = mapped_column(String(200))
-    summary: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text, sort_order=LONG_TEXT)
     field: Mapped[str | None] = mapped_column(String(50), index=True)
     trl: Mapped[int] = mapped_column(SmallInteger)
     """Technology readiness level, 1 (principles observed) to 9 (proven in operation)."""

@@ -11,7 +11,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Unauthorized
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.core.security import API_KEY_PREFIX, Principal, Scope
+from app.core.security import Principal, Scope, is_api_key
 from app.services import auth as auth_service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -37,10 +37,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     failed commit is an error response, never a 2xx.
     """
     db: Database = request.app.state.db
-    authorization = request.headers.get("authorization", "")
-    # Requests by API key record their use, so they write too.
-    write = request.method not in SAFE_METHODS or API_KEY_PREFIX in authorization
-    async with db.unit_of_work(write=write) as session:
+    async with db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
         yield session
 
 
@@ -57,20 +54,25 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 async def get_optional_principal(
     request: Request,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
-    """The caller, or None when no credential is sent; a malformed one is a 401."""
+    """The caller, or None when no credential is sent; a malformed one is a 401.
+
+    Authentication runs in a short unit of work of its own, before the endpoint's session
+    connects: an API key's use is recorded whatever the request then does, and anonymous
+    requests open no database session for it.
+    """
     if credentials is None:
         if request.headers.get("authorization"):
             raise Unauthorized(
                 "Send credentials as 'Authorization: Bearer <token>'.", code="invalid_authorization"
             )
         return None
-    return await auth_service.authenticate(
-        session, bearer=credentials.credentials.strip(), settings=settings
-    )
+    bearer = credentials.credentials.strip()
+    async with db.unit_of_work(write=is_api_key(bearer)) as session:
+        return await auth_service.authenticate(session, bearer=bearer, settings=settings)
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -68,8 +68,13 @@ class CatalogPage(Page[T], Generic[T]):
         default=None,
         description="Counts per value of the fields named in `facets`, over the filtered set.",
         examples=[
-            {"level": [{"value": "district", "count": 40211}, {"value": "national", "count": 9876}]}
+            {"level": [{"value": "district", "count": 412}, {"value": "national", "count": 98}]}
         ],
+    )
+    facets_exact: bool | None = Field(
+        default=None,
+        description="False when the filtered set is larger than the 1,000 newest matches the"
+        " counts were taken over (then they are a sample of the newest); null without facets.",
     )
 
 

@@ -61,8 +61,16 @@ PolicyUpdate = partial(
 )
 
 
-class PolicyRead(CatalogItemRead):
-    model_config = ConfigDict(json_schema_extra={"examples": [{**ITEM_EXAMPLE, **_EXAMPLE}]})
+class PolicySummary(CatalogItemRead):
+    """A policy as lists and search show it: everything but the full text."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**ITEM_EXAMPLE, **{k: v for k, v in _EXAMPLE.items() if k != "full_text"}}
+            ]
+        }
+    )
 
     title: str
     issuing_authority: str
@@ -72,8 +80,13 @@ class PolicyRead(CatalogItemRead):
     effective_date: date | None
     expiry_date: date | None
     category: str | None
+
+
+class PolicyRead(PolicySummary):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**ITEM_EXAMPLE, **_EXAMPLE}]})
+
     full_text: str | None
 
 
-class PolicyPage(CatalogPage[PolicyRead]):
+class PolicyPage(CatalogPage[PolicySummary]):
     """One page of policies, with facet counts when asked."""

@@ -7,7 +7,7 @@ from pydantic import ConfigDict, Field
 from app.schemas.base import Schema
 from app.schemas.financial_products import FinancialProductRead
 from app.schemas.ip_assets import IPAssetRead
-from app.schemas.policies import PolicyRead
+from app.schemas.policies import PolicySummary
 from app.schemas.talents import TalentRead
 from app.schemas.technologies import TechnologyRead
 
@@ -24,7 +24,7 @@ class TechnologyHit(Schema):
 
 class PolicyHit(Schema):
     type: Literal["policies"]
-    item: PolicyRead
+    item: PolicySummary
 
 
 class IPAssetHit(Schema):

@@ -7,6 +7,7 @@ function, which builds filter conditions and calls :func:`search_items`.
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,9 +15,10 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, Select, and_, func, insert, or_, select, true, tuple_, update
+from sqlalchemy import ColumnElement, Select, and_, insert, not_, or_, select, true, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import search
@@ -31,7 +33,14 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from app.core.pagination import KeysetOrder, Page, decode_cursor, encode_cursor, paginate
+from app.core.pagination import (
+    InvalidCursor,
+    KeysetOrder,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    paginate,
+)
 from app.core.security import Principal, Scope
 from app.models.catalog import CatalogHistory, CatalogItem, CatalogStatus, HistoryAction
 from app.models.orgs import Organization, OrganizationKind
@@ -39,6 +48,8 @@ from app.models.orgs import Organization, OrganizationKind
 M = TypeVar("M", bound=CatalogItem)
 
 FACET_LIMIT = 50
+#: How many of the newest matching items facets count (all of them when there are fewer).
+FACET_SAMPLE = 1000
 IMPORT_MAX_ITEMS = 1000
 
 #: Checks of whole items, some needing the database (referenced ids exist, ranges in order
@@ -69,6 +80,8 @@ class CatalogSpec(Generic[M]):
     owner_kinds: frozenset[OrganizationKind] | None = None
     private_fields: frozenset[str] = frozenset()
     """Hidden from anonymous callers (talents' contact details)."""
+    list_omits: tuple[str, ...] = ()
+    """Long fields lists and search hits leave out (a policy's full text)."""
     check: ValuesCheck | None = None
 
     def newest(self) -> KeysetOrder:
@@ -136,6 +149,7 @@ class CatalogPage(Generic[M]):
     items: list[Any]
     next_cursor: str | None
     facets: dict[str, list[FacetCount]] | None = None
+    facets_exact: bool | None = None
 
 
 # --- values, search text, history ----------------------------------------------------------
@@ -528,20 +542,7 @@ def _order_for(spec: CatalogSpec[Any], sort: str) -> KeysetOrder:
     )
 
 
-async def search_items(
-    session: AsyncSession,
-    spec: CatalogSpec[M],
-    *,
-    principal: Principal | None,
-    query: CatalogQuery,
-) -> CatalogPage[M]:
-    """A page of items the caller may see: filtered, matched against ``q``, ordered, faceted.
-
-    With ``q`` the default order is relevance: the newest CANDIDATE_CAP matches are ranked
-    (title above body), ties newest first. Without ``q``, or with another ``sort``, a keyset
-    order on the item's columns.
-    """
-    dialect = session.get_bind().dialect.name
+def _check_query(spec: CatalogSpec[Any], query: CatalogQuery) -> list[search.Term]:
     terms = search.parse_query(query.q) if query.q else []
     if query.q and not terms:
         raise ValidationFailed(
@@ -561,91 +562,141 @@ async def search_items(
                     )
                 ],
             )
-    conditions = _base_conditions(spec, principal, query)
-    sort = query.sort or ("relevance" if terms else "newest")
-    if sort == "relevance" and not terms:
+    if (query.sort or "") == "relevance" and not terms:
         raise ValidationFailed("sort=relevance needs q.", code="relevance_without_q")
+    return terms
+
+
+async def search_items(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    *,
+    principal: Principal | None,
+    query: CatalogQuery,
+) -> CatalogPage[M]:
+    """A page of items the caller may see: filtered, matched against ``q``, ordered, faceted.
+
+    Relevance (the default with ``q``) puts items whose title matches the whole query first,
+    then items that match in their body, each tier newest first: two keyset passes that read
+    only the rows of the page, however common the words. Other orders page through the
+    filtered set with a keyset. Facets count the newest FACET_SAMPLE matching items (exactly
+    all of them when there are no more, which ``facets_exact`` says).
+    """
+    terms = _check_query(spec, query)
+    dialect = session.get_bind().dialect.name
+    conditions = _base_conditions(spec, principal, query)
+    table = spec.model.__tablename__
+    sort = query.sort or ("relevance" if terms else "newest")
+    matching = [await search.match_condition(session, table, terms)] if terms else []
 
     if sort == "relevance":
-        ranked, next_cursor = await _ranked_page(session, spec, dialect, terms, conditions, query)
-        items = [item for item, _ in ranked]
+        ranked, next_cursor = await _relevance_page(
+            session, spec, dialect, terms, conditions, query
+        )
+        items = [item for _, item in ranked]
     else:
         order = _order_for(spec, sort)
-        page_conditions = list(conditions)
-        if terms:
-            page_conditions.append(search.match_condition(spec.model.__tablename__, dialect, terms))
-        stmt = order.apply(select(spec.model).where(*page_conditions), query.cursor)
+        stmt = order.apply(_listing(spec).where(*conditions, *matching), query.cursor)
         rows = list((await session.scalars(stmt.limit(query.limit + 1))).all())
         next_cursor = order.cursor_for(rows[query.limit - 1]) if len(rows) > query.limit else None
         items = rows[: query.limit]
 
-    facets = None
+    facets, exact = None, None
     if query.facets:
-        facet_conditions = list(conditions)
-        if terms:
-            facet_conditions.append(
-                search.match_condition(spec.model.__tablename__, dialect, terms)
-            )
-        facets = {
-            name: await _facet_counts(session, spec, name, facet_conditions)
-            for name in query.facets
-        }
+        facets, exact = await _facet_sample(session, spec, [*conditions, *matching], query.facets)
     return CatalogPage(
         items=[present(spec, item, principal) for item in items],
         next_cursor=next_cursor,
         facets=facets,
+        facets_exact=exact,
     )
 
 
-async def _ranked_page(
+def _listing(spec: CatalogSpec[M]) -> Select[M]:
+    """Items as lists show them: without the long fields lists leave out."""
+    stmt = select(spec.model)
+    if spec.list_omits:
+        omitted = [getattr(spec.model, name) for name in spec.list_omits]
+        stmt = stmt.options(defer(*omitted, raiseload=True))
+    return stmt
+
+
+async def _newest(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    conditions: list[ColumnElement[bool]],
+    after: tuple[datetime, uuid.UUID] | None,
+    count: int,
+) -> list[M]:
+    model = spec.model
+    stmt = _listing(spec).where(*conditions)
+    if after is not None:
+        stmt = stmt.where(tuple_(model.created_at, model.id) < tuple_(*after))
+    stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(count)
+    return list((await session.scalars(stmt)).all())
+
+
+async def _relevance_page(
     session: AsyncSession,
     spec: CatalogSpec[M],
     dialect: str,
     terms: list[search.Term],
     conditions: list[ColumnElement[bool]],
     query: CatalogQuery,
-) -> tuple[list[tuple[M, float]], str | None]:
-    """Items with their scores (higher is better), best first, and the next page's cursor."""
-    model = spec.model
-    candidates = search.ranked_candidates(model, dialect, terms, conditions).subquery("candidates")
+) -> tuple[list[tuple[int, M]], str | None]:
+    """(tier, item) pairs of one relevance page: tier 1 title matches, then tier 0 body
+    matches, newest first within each; and the next page's cursor (tier, created_at, id)."""
     order_name = f"{spec.name}:relevance"
-    stmt: Select[Any] = select(model, candidates.c.score).join(
-        candidates, candidates.c.id == model.id
-    )
+    table = spec.model.__tablename__
+    title = await search.title_match_condition(session, table, terms)
+    anywhere = await search.match_condition(session, table, terms)
+    tier, after = 1, None
     if query.cursor is not None:
-        score, created_at, item_id = decode_cursor(query.cursor, order_name, 3)
-        stmt = stmt.where(
-            tuple_(candidates.c.score, candidates.c.created_at, candidates.c.id)
-            < tuple_(score, created_at, item_id)
+        tier_value, created_at, item_id = decode_cursor(query.cursor, order_name, 3)
+        if tier_value not in (0, 1):
+            raise InvalidCursor("The cursor is not valid for this list.")
+        tier, after = int(tier_value), (created_at, item_id)
+    found: list[tuple[int, M]] = []
+    if tier == 1:
+        rows = await _newest(session, spec, [*conditions, title], after, query.limit + 1)
+        found = [(1, row) for row in rows]
+        after = None
+    if len(found) <= query.limit:
+        rows = await _newest(
+            session, spec, [*conditions, anywhere, not_(title)], after, query.limit + 1 - len(found)
         )
-    stmt = stmt.order_by(
-        candidates.c.score.desc(), candidates.c.created_at.desc(), candidates.c.id.desc()
-    ).limit(query.limit + 1)
-    rows = list((await session.execute(stmt)).all())
+        found += [(0, row) for row in rows]
+    page = found[: query.limit]
     next_cursor = None
-    if len(rows) > query.limit:
-        last, score = rows[query.limit - 1]
-        next_cursor = encode_cursor(order_name, [float(score), last.created_at, last.id])
-    return [(row[0], float(row[1])) for row in rows[: query.limit]], next_cursor
+    if len(found) > query.limit:
+        last_tier, last = page[-1]
+        next_cursor = encode_cursor(order_name, [last_tier, last.created_at, last.id])
+    return page, next_cursor
 
 
-async def _facet_counts(
+async def _facet_sample(
     session: AsyncSession,
     spec: CatalogSpec[Any],
-    name: str,
     conditions: list[ColumnElement[bool]],
-) -> list[FacetCount]:
-    column = getattr(spec.model, name)
-    count = func.count().label("count")
+    names: list[str],
+) -> tuple[dict[str, list[FacetCount]], bool]:
+    """Value counts of the named columns over the newest FACET_SAMPLE matching items."""
+    model = spec.model
     stmt = (
-        select(column, count)
+        select(*(getattr(model, name) for name in names))
         .where(*conditions)
-        .group_by(column)
-        .order_by(count.desc(), column)
-        .limit(FACET_LIMIT)
+        .order_by(model.created_at.desc(), model.id.desc())
+        .limit(FACET_SAMPLE + 1)
     )
-    rows = (await session.execute(stmt)).all()
-    return [FacetCount(value=jsonable(value), count=int(n)) for value, n in rows]
+    rows = list((await session.execute(stmt)).all())
+    exact = len(rows) <= FACET_SAMPLE
+    rows = rows[:FACET_SAMPLE]
+    facets = {}
+    for position, name in enumerate(names):
+        counts = Counter(jsonable(row[position]) for row in rows)
+        ordered = sorted(counts.items(), key=lambda pair: (-pair[1], str(pair[0])))
+        facets[name] = [FacetCount(value=value, count=n) for value, n in ordered[:FACET_LIMIT]]
+    return facets, exact
 
 
 @dataclass(frozen=True, slots=True)
@@ -667,21 +718,20 @@ async def search_everywhere(
     q: str,
     limit: int,
 ) -> SearchResultsView:
-    """The best published matches across catalogs: each catalog ranks its own, then the hits
-    are merged by score (ties newest first)."""
+    """The best published matches across catalogs: each catalog's first relevance page,
+    merged by tier (title matches first) and then newest."""
     terms = search.parse_query(q)
     if not terms:
         raise ValidationFailed("q has nothing to search for.", code="empty_query")
     dialect = session.get_bind().dialect.name
-    scored: list[tuple[float, datetime, SearchHit]] = []
+    scored: list[tuple[int, datetime, SearchHit]] = []
     for spec in specs:
         query = CatalogQuery(q=q, limit=limit)
         conditions = _base_conditions(spec, principal, query)
-        ranked, _ = await _ranked_page(session, spec, dialect, terms, conditions, query)
-        scored += [
-            (score, item.created_at, SearchHit(type=spec.name, item=present(spec, item, principal)))
-            for item, score in ranked
-        ]
+        ranked, _ = await _relevance_page(session, spec, dialect, terms, conditions, query)
+        for tier, item in ranked:
+            hit = SearchHit(type=spec.name, item=present(spec, item, principal))
+            scored.append((tier, item.created_at, hit))
     scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     return SearchResultsView(items=[hit for _, _, hit in scored[:limit]])
 

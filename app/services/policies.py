@@ -60,6 +60,7 @@ SPEC = catalog.CatalogSpec(
     facets=("level", "category", "issuing_authority", "status", "owner_id"),
     sorts={"issued": KeysetOrder("policies:issued", (Policy.issue_date, Policy.id))},
     staff_only=True,
+    list_omits=("full_text",),
     check=check_policies,
 )
 

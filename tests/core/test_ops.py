@@ -72,6 +72,20 @@ async def test_metrics_count_requests_by_route_template(
     assert "innoshare_http_request_duration_seconds_bucket" in text
 
 
+async def test_server_timing_reports_app_and_database_time(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    organization = await builders.create_organization(session)
+    response = await client.get(f"/v1/organizations/{organization.id}")
+    metrics = dict(
+        part.strip().split(";dur=") for part in response.headers["server-timing"].split(",")
+    )
+    assert float(metrics["app"]) > 0
+    assert 0 < float(metrics["db"]) <= float(metrics["app"])
+    no_database = await client.get("/healthz")
+    assert "db;dur=0.00" in no_database.headers["server-timing"]
+
+
 async def test_request_id_is_echoed_or_generated(client: AsyncClient) -> None:
     echoed = await client.get("/healthz", headers={"X-Request-ID": "abc-123.x"})
     assert echoed.headers["x-request-id"] == "abc-123.x"
