@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 ## run: install, migrate the database, seed demo data when empty, serve on 127.0.0.1:8000
 run: $(VENV)/.installed
 	$(BIN)/innoshare migrate
+	$(BIN)/innoshare seed --if-empty
 	$(BIN)/innoshare serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set

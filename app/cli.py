@@ -1,4 +1,5 @@
-"""The ``innoshare`` command: serve, migrate, create-user, create-api-key, prune."""
+"""The ``innoshare`` command: serve, migrate, seed, create-user, create-api-key, reindex,
+prune."""
 
 import asyncio
 import os
@@ -12,13 +13,14 @@ import typer
 from alembic import command as alembic_command
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import get_settings
+from app.core.config import VAR_DIR, get_settings
 from app.core.db import Database, create_engine, utcnow
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.security import Role, Scope
 from app.services import auth as auth_service
 from app.services import ratelimit as ratelimit_service
+from app.services import seed as seed_service
 
 cli = typer.Typer(help="InnoShare API server and administration.", no_args_is_help=True)
 T = TypeVar("T")
@@ -77,6 +79,79 @@ def migrate(
     typer.echo(f"database migrated to {revision}")
 
 
+@cli.command()
+def seed(
+    scale: Annotated[
+        seed_service.ScaleName,
+        typer.Option(help="seed: the platform's published figures; small: about a hundredth."),
+    ] = seed_service.ScaleName.seed,
+    random_seed: Annotated[int, typer.Option(help="The same number writes the same data.")] = 2019,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when organizations exist (exit 0).")
+    ] = False,
+) -> None:
+    """Load the generated demo dataset and demo accounts into an empty database."""
+
+    async def work(session: AsyncSession) -> seed_service.SeedReport | None:
+        try:
+            return await seed_service.seed_database(
+                session, scale=seed_service.SCALES[scale], random_seed=random_seed, progress=True
+            )
+        except seed_service.DatabaseNotEmpty:
+            if if_empty:
+                return None  # nothing was written
+            raise
+
+    report = _run_in_transaction(work)
+    if report is None:
+        typer.echo("the database already holds organizations: nothing seeded")
+        return
+    typer.echo(_seed_summary(report))
+    if report.accounts is not None:
+        listing = _demo_accounts(report.accounts)
+        typer.echo(listing)
+        path = VAR_DIR / "demo-accounts.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(listing + "\n")
+        typer.echo(f"(also written to {path}, readable by you only)")
+
+
+_KIND_NAMES = {
+    "university": "universities",
+    "research_institute": "research institutes",
+    "financial_institution": "financial institutions",
+    "enterprise": "enterprises",
+}
+
+
+def _seed_summary(report: seed_service.SeedReport) -> str:
+    kinds = {kind.value: n for kind, n in report.organizations.items()}
+    named = ", ".join(f"{kinds.get(k, 0)} {name}" for k, name in _KIND_NAMES.items())
+    others = sum(n for k, n in kinds.items() if k not in _KIND_NAMES)
+    lines = [
+        f"seeded scale {report.scale} (random seed {report.random_seed})"
+        f" in {report.seconds:.1f} s:",
+        f"  {'organizations':<20}{sum(kinds.values()):>9,}  ({named}, {others} others)",
+    ]
+    for catalog, published in report.published.items():
+        extra = report.unpublished[catalog]
+        note = f"  (+{extra:,} drafts or withdrawn)" if extra else ""
+        name = "IP assets" if catalog == "ip_assets" else catalog.replace("_", " ")
+        lines.append(f"  {name:<20}{published:>9,}  published{note}")
+    return "\n".join(lines)
+
+
+def _demo_accounts(accounts: seed_service.DemoAccounts) -> str:
+    lines = [f"demo accounts (password for all: {accounts.password}):"]
+    lines += [f"  {role.value:<10}{email}" for role, email in accounts.users]
+    lines.append("API keys (scope catalog:write) of the partner universities:")
+    lines += [f"  {name}  {key}" for name, key in accounts.api_keys]
+    return "\n".join(lines)
+
+
 @cli.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="Sign-in email.")],
@@ -132,6 +207,21 @@ def create_api_key(
         return issued.key
 
     typer.echo(_run_in_transaction(work))
+
+
+@cli.command()
+def reindex() -> None:
+    """Rebuild the catalogs' search indexes (on SQLite, run it after a VACUUM)."""
+    from app.core.search import rebuild_index
+    from app.services.catalog_registry import CATALOGS
+
+    async def work(session: AsyncSession) -> list[str]:
+        tables = [spec.model.__tablename__ for spec in CATALOGS.values()]
+        for table in tables:
+            await rebuild_index(session, table)
+        return tables
+
+    typer.echo("rebuilt the search index of " + ", ".join(_run_in_transaction(work)))
 
 
 @cli.command()

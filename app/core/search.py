@@ -15,12 +15,13 @@ tsquery ``<->``), so a Chinese query means "this substring"; terms are ANDed; a 
 CJK term becomes a prefix query.
 """
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal_column, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal_column, select, text
 from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,20 @@ TITLE_VECTOR_COLUMN = "title_vector"
 def fts_table(table: str) -> str:
     """The SQLite FTS5 table indexing ``table``."""
     return f"{table}_fts"
+
+
+async def rebuild_index(session: AsyncSession, table: str) -> None:
+    """Rebuild ``table``'s search index from its rows.
+
+    SQLite: the FTS5 table refers to rows by rowid, which ``VACUUM`` may renumber; FTS5's
+    ``rebuild`` command reads every row again. PostgreSQL: the tsvector columns are generated
+    and cannot drift, so only the GIN indexes are rebuilt (``REINDEX``, e.g. after bloat).
+    """
+    if session.bind.dialect.name == "sqlite":
+        name = fts_table(table)
+        await session.execute(text(f"INSERT INTO {name}({name}) VALUES ('rebuild')"))
+    else:
+        await session.execute(text(f"REINDEX TABLE {table}"))
 
 
 def is_search_index_object(name: str | None, type_: str) -> bool:
@@ -68,12 +83,17 @@ def _cjk_tokens(run: str) -> list[str]:
 def index_text(*parts: str | None) -> str:
     """The search text of some fields: space-separated tokens, in order."""
     tokens: list[str] = []
+    extend, append = tokens.extend, tokens.append
     for part in parts:
         if not part:
             continue
-        for match in _TOKEN.finditer(_normalize(part)):
-            word = match.group()
-            tokens.extend(_cjk_tokens(word) if _IS_CJK.match(word) else [word])
+        for word in _TOKEN.findall(_normalize(part)):
+            if _IS_CJK.match(word):
+                # bigrams built in C (map over two offset views), then the run's last char
+                extend(map(operator.add, word, word[1:]))
+                append(word[-1])
+            else:
+                append(word)
     return " ".join(tokens)
 
 

@@ -961,7 +961,7 @@ async def _write_import(
                 code="import_conflict",
             ) from exc
         for row in inserts:
-            changes = {f: [None, jsonable(row.get(f))] for f in _content_fields(spec) if f in row}
+            changes = {f: [None, jsonable(row[f])] for f in _content_fields(spec) if f in row}
             history.append(
                 {
                     "catalog": spec.name,
