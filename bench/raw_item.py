@@ -20,7 +20,7 @@ QUERY = "SELECT * FROM technologies WHERE id = $1 AND status = 'published'"
 def _jsonable(row: asyncpg.Record) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in row.items():
-        if key in ("search_title", "search_body", "search_vector"):
+        if key in ("search_title", "search_body", "search_vector", "title_vector"):
             continue
         out[key] = value
     return out
