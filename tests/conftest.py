@@ -107,7 +107,13 @@ def db(engine: AsyncEngine, connection: AsyncConnection) -> Database:
     async def read_connection() -> AsyncIterator[AsyncConnection]:
         yield connection
 
+    @asynccontextmanager
+    async def driver_connection() -> AsyncIterator[object]:
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection
+
     database.read_connection = read_connection  # type: ignore[method-assign]
+    database.driver_connection = driver_connection  # type: ignore[method-assign]
     return database
 
 

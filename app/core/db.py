@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from asyncpg import PostgresError  # type: ignore[import-untyped]
 from sqlalchemy import DateTime, Dialect, MetaData, bindparam, event, select, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, Uuid
+from sqlalchemy.util import greenlet_spawn
 
 from app.core.errors import AppError
 
@@ -174,12 +176,13 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
 
 
 class RowReader:
-    """One primary-key lookup of chosen columns, on the request's own connection.
+    """One primary-key lookup of chosen columns, outside any unit of work.
 
     The hot single-item reads run this instead of an ORM query: on PostgreSQL it sends a
-    prepared statement straight through the connection's asyncpg driver, skipping
-    SQLAlchemy's execution and result machinery, which cost several times the query itself
-    (bench/README.md). Elsewhere it is an ordinary Core query.
+    prepared statement straight through a pooled asyncpg connection
+    (:meth:`Database.driver_connection`), skipping SQLAlchemy's connection, execution and
+    result machinery, which cost several times the query itself (bench/README.md). Elsewhere
+    it is an ordinary Core query on :meth:`Database.read_connection`.
     """
 
     def __init__(self, table: Any, columns: Sequence[str]) -> None:
@@ -189,15 +192,15 @@ class RowReader:
         )
         self._postgresql_sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE id = $1"
 
-    async def fetch(self, connection: AsyncConnection, key: uuid.UUID) -> dict[str, Any] | None:
-        if connection.dialect.name == "postgresql":
-            raw = await connection.get_raw_connection()
-            driver: Any = raw.driver_connection
-            started = time.perf_counter()
-            record = await driver.fetchrow(self._postgresql_sql, key)
-            add_database_time(time.perf_counter() - started)
+    async def fetch(self, db: "Database", key: uuid.UUID) -> dict[str, Any] | None:
+        if db.is_postgresql:
+            async with db.driver_connection() as driver:
+                started = time.perf_counter()
+                record = await driver.fetchrow(self._postgresql_sql, key)
+                add_database_time(time.perf_counter() - started)
             return dict(record.items()) if record is not None else None
-        row = (await connection.execute(self._select, {"id": key})).mappings().first()
+        async with db.read_connection() as connection:
+            row = (await connection.execute(self._select, {"id": key})).mappings().first()
         return dict(row) if row is not None else None
 
 
@@ -221,9 +224,35 @@ class Database:
         """A pooled connection for one read outside any unit of work (no transaction)."""
         return self._reads.connect()
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own driver (asyncpg) connection, outside any transaction.
+
+        Checked out of the pool directly: an :class:`AsyncConnection` would cost three
+        greenlet switches, a task and its isolation-level bookkeeping per checkout, more
+        than the primary-key lookup it serves. An error the server reports for a statement
+        leaves the connection usable; after any other (the connection lost or killed, the
+        protocol out of step, the read cancelled half way) it is discarded, not pooled.
+        """
+        pooled = await self.engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            yield driver
+        except BaseException as error:
+            if driver is None or driver.is_closed() or not isinstance(error, PostgresError):
+                pooled.invalidate(error if isinstance(error, Exception) else None)
+            raise
+        finally:
+            # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.
+            await greenlet_spawn(pooled.close)
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
 
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool) -> AsyncIterator[AsyncSession]:

@@ -5,10 +5,10 @@ import hashlib
 import logging
 import re
 import time
-import uuid
+from random import getrandbits
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -26,6 +26,23 @@ REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (``name`` in lower case, as servers pass them)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _new_request_id() -> str:
+    # 128 random bits as 32 hex digits, like uuid4().hex without its system call per request
+    # (the random module is seeded from the OS, again in every forked worker).
+    return f"{getrandbits(128):032x}"
+
+
+_CONTEXT_HEADERS = (b"x-request-id", b"server-timing")
+
+
 class RequestContextMiddleware:
     """Outermost layer: names the request, logs and measures it, and turns any unhandled
     exception into a problem document carrying the request id (never a trace)."""
@@ -37,8 +54,11 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        supplied = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
-        request_id = supplied if _VALID_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        supplied = _header(scope, b"x-request-id")
+        if supplied is not None and _VALID_REQUEST_ID.match(supplied):
+            request_id = supplied
+        else:
+            request_id = _new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         token = request_id_var.set(request_id)
         spent_in_database = [0.0]
@@ -52,13 +72,20 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = request_id
                 # Time spent in the app until the response starts (RFC-less but widely read:
                 # browsers' devtools and the benchmarks use it).
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 database_ms = spent_in_database[0] * 1000
-                headers["Server-Timing"] = f"app;dur={elapsed_ms:.2f}, db;dur={database_ms:.2f}"
+                timing = f"app;dur={elapsed_ms:.2f}, db;dur={database_ms:.2f}"
+                message["headers"] = [
+                    *(
+                        item
+                        for item in message.get("headers", ())
+                        if item[0] not in _CONTEXT_HEADERS
+                    ),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                    (b"server-timing", timing.encode("latin-1")),
+                ]
             await send(message)
 
         try:
@@ -79,19 +106,20 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             observe_request(method=scope["method"], route=route, status=status, seconds=elapsed)
-            access_logger.info(
-                "%s %s %s",
-                scope["method"],
-                route,
-                status,
-                extra={
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                access_logger.info(
+                    "%s %s %s",
+                    scope["method"],
+                    route,
+                    status,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id_var.reset(token)
             database_time.reset(database_token)
 
@@ -144,7 +172,7 @@ class InputGuardMiddleware:
             )
             await response(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, receive, send, request_id)
             return
@@ -182,9 +210,10 @@ def _too_large_detail(limit: int) -> str:
 class ConditionalGetMiddleware:
     """ETag on every successful GET, and 304 Not Modified when If-None-Match matches.
 
-    Routes that know their version may set their own ETag; otherwise a weak one is derived
-    from the body (weak, because gzip may re-encode the bytes on the way out). Streamed
-    responses pass through untouched.
+    Routes that know their version set their own ETag: their response is answered at its
+    start, passed through or turned into a 304, never held back. Otherwise a weak ETag is
+    derived from the body (weak, because gzip may re-encode the bytes on the way out), which
+    needs the whole body first. Streamed responses without an ETag pass through untouched.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -194,28 +223,39 @@ class ConditionalGetMiddleware:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        if_none_match = Headers(scope=scope).get("if-none-match")
+        if_none_match = _header(scope, b"if-none-match")
         start: Message | None = None
         chunks: list[bytes] = []
         passthrough = False
+        answered = False
 
-        async def buffered_send(message: Message) -> None:
-            nonlocal start, passthrough
+        async def conditional_send(message: Message) -> None:
+            nonlocal start, passthrough, answered
             if passthrough:
                 await send(message)
                 return
+            if answered:
+                return  # the body of a response already answered with 304
             if message["type"] == "http.response.start":
-                if message["status"] != 200:
+                etag = _response_header(message, b"etag") if message["status"] == 200 else None
+                if message["status"] == 200 and etag is None:
+                    start = message  # held back until the body gives its ETag
+                elif (
+                    etag is not None
+                    and if_none_match is not None
+                    and etag_matches(if_none_match, etag)
+                ):
+                    answered = True
+                    await _send_not_modified(message, send)
+                else:
                     passthrough = True
                     await send(message)
-                    return
-                start = message
                 return
             if message["type"] != "http.response.body" or start is None:
                 await send(message)
                 return
             chunks.append(message.get("body", b""))
-            if message.get("more_body", False) and len(chunks) == 1 and not _has_etag(start):
+            if message.get("more_body", False) and len(chunks) == 1:
                 # A stream: do not hold it back to hash it.
                 passthrough = True
                 await send(start)
@@ -223,40 +263,37 @@ class ConditionalGetMiddleware:
                 return
             if message.get("more_body", False):
                 return
-            await self._finish(start, b"".join(chunks), if_none_match, send)
-
-        await self.app(scope, receive, buffered_send)
-
-    async def _finish(
-        self, start: Message, body: bytes, if_none_match: str | None, send: Send
-    ) -> None:
-        headers = MutableHeaders(scope=start)
-        etag = headers.get("etag")
-        if etag is None:
+            body = b"".join(chunks)
             etag = 'W/"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            headers["ETag"] = etag
-        if if_none_match is not None and etag_matches(if_none_match, etag):
-            not_modified = {k: v for k, v in headers.items() if k.lower() not in _ENTITY_HEADERS}
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 304,
-                    "headers": [
-                        (k.encode("latin-1"), v.encode("latin-1")) for k, v in not_modified.items()
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": b""})
-            return
-        await send(start)
-        await send({"type": "http.response.body", "body": body})
+            start["headers"] = [*start.get("headers", ()), (b"etag", etag.encode("latin-1"))]
+            if if_none_match is not None and etag_matches(if_none_match, etag):
+                await _send_not_modified(start, send)
+                return
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, conditional_send)
 
 
-_ENTITY_HEADERS = {"content-length", "content-type", "content-encoding"}
+_ENTITY_HEADERS = frozenset({b"content-length", b"content-type", b"content-encoding"})
 
 
-def _has_etag(start: Message) -> bool:
-    return any(key.lower() == b"etag" for key, _ in start.get("headers", []))
+def _response_header(start: Message, name: bytes) -> str | None:
+    for key, value in start.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send_not_modified(start: Message, send: Send) -> None:
+    """A 304 carrying the response's headers except those describing its body."""
+    headers = [
+        (key.lower(), value)
+        for key, value in start.get("headers", ())
+        if key.lower() not in _ENTITY_HEADERS
+    ]
+    await send({"type": "http.response.start", "status": 304, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _opaque(tag: str) -> str:

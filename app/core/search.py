@@ -48,7 +48,7 @@ async def rebuild_index(session: AsyncSession, table: str) -> None:
     ``rebuild`` command reads every row again. PostgreSQL: the tsvector columns are generated
     and cannot drift, so only the GIN indexes are rebuilt (``REINDEX``, e.g. after bloat).
     """
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         name = fts_table(table)
         await session.execute(text(f"INSERT INTO {name}({name}) VALUES ('rebuild')"))
     else:

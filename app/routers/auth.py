@@ -3,10 +3,11 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Response, status
+from fastapi import Form, Query, Response, status
 
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
+from app.core.routing import PrefixRouter
 from app.core.security import Role
 from app.models.auth import ApiKey, User
 from app.routers.deps import (
@@ -31,9 +32,9 @@ from app.schemas.auth import (
 )
 from app.services import auth as auth_service
 
-router = APIRouter(tags=["auth"])
-users_router = APIRouter(prefix="/v1/users", tags=["users"])
-api_keys_router = APIRouter(
+router = PrefixRouter(tags=["auth"])
+users_router = PrefixRouter(prefix="/v1/users", tags=["users"])
+api_keys_router = PrefixRouter(
     prefix="/v1/organizations/{organization_id}/api-keys", tags=["api-keys"]
 )
 

@@ -2,18 +2,19 @@
 update, publish, withdraw, history) built once for a catalog's spec and schemas."""
 
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from pydantic import AwareDatetime, TypeAdapter
 
+from app.core.db import Database
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.models.catalog import CatalogHistory, CatalogStatus, HistoryAction
 from app.routers.deps import (
     CurrentPrincipal,
     Cursor,
-    DatabaseDep,
     Limit,
     OptionalPrincipal,
     SessionDep,
@@ -78,6 +79,19 @@ async def catalog_query(
 CatalogQueryDep = Annotated[CatalogQuery, Depends(catalog_query)]
 
 
+def _model_response(
+    adapter: TypeAdapter[Any], value: Any, *, headers: Mapping[str, str]
+) -> Response:
+    """``value`` as its response model's JSON, rendered here instead of by FastAPI.
+
+    The same validation and serialization FastAPI applies to a ``response_model`` (which
+    stays declared for the OpenAPI document), without its generic machinery around them:
+    a measurable part of the busiest read.
+    """
+    body = adapter.dump_json(adapter.validate_python(value), by_alias=True)
+    return Response(body, media_type="application/json", headers=headers)
+
+
 def add_item_routes(
     router: APIRouter,
     spec: CatalogSpec[Any],
@@ -90,6 +104,7 @@ def add_item_routes(
     GET /{id}/history for one catalog; operation ids name the catalog's noun."""
     noun = spec.noun.lower().replace(" ", "_")
     label = spec.noun
+    read_adapter: TypeAdapter[Any] = TypeAdapter(read)
 
     async def create_item(
         body: create,  # type: ignore[valid-type]
@@ -109,14 +124,13 @@ def add_item_routes(
         response.headers["ETag"] = catalog_service.etag_of(item)
         return item
 
-    async def get_item(
-        item_id: uuid.UUID, db: DatabaseDep, principal: OptionalPrincipal, response: Response
-    ) -> Any:
+    async def get_item(item_id: uuid.UUID, request: Request, principal: OptionalPrincipal) -> Any:
+        # The database from the app itself, not DatabaseDep: on the busiest read, FastAPI's
+        # resolution of one more dependency cost more than the rest of this function.
+        db: Database = request.app.state.db
         item = await catalog_service.get_item(db, spec, principal=principal, item_id=item_id)
-        response.headers["ETag"] = catalog_service.etag_of(
-            item, public=principal is None and bool(spec.private_fields)
-        )
-        return item
+        etag = catalog_service.etag_of(item, public=principal is None and bool(spec.private_fields))
+        return _model_response(read_adapter, item, headers={"ETag": etag})
 
     async def update_item(
         item_id: uuid.UUID,

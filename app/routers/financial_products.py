@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.models.financial_products import FinancialProduct, FinancialProductKind
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
@@ -18,7 +19,7 @@ from app.schemas.financial_products import (
 from app.services import catalog as catalog_service
 from app.services import financial_products as financial_products_service
 
-router = APIRouter(prefix="/v1/financial-products", tags=["financial-products"])
+router = PrefixRouter(prefix="/v1/financial-products", tags=["financial-products"])
 
 
 @router.get(

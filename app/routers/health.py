@@ -1,16 +1,17 @@
 """Operations: liveness, readiness and metrics for orchestrators and Prometheus."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from app import __version__
 from app.core.errors import problem_responses
 from app.core.metrics import render_metrics
+from app.core.routing import PrefixRouter
 from app.routers.deps import SessionDep
 from app.schemas.health import Liveness, ReadinessRead
 from app.services import health as health_service
 from app.services.health import Readiness
 
-router = APIRouter(tags=["operations"])
+router = PrefixRouter(tags=["operations"])
 
 
 @router.get("/healthz", response_model=Liveness)

@@ -3,9 +3,10 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.models.ip_assets import IPAsset, IPKind, LegalStatus
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
@@ -13,7 +14,7 @@ from app.schemas.ip_assets import IPAssetCreate, IPAssetPage, IPAssetRead, IPAss
 from app.services import catalog as catalog_service
 from app.services import ip_assets as ip_assets_service
 
-router = APIRouter(prefix="/v1/ip-assets", tags=["ip-assets"])
+router = PrefixRouter(prefix="/v1/ip-assets", tags=["ip-assets"])
 
 
 @router.get("", response_model=IPAssetPage, responses=problem_responses(400, 401, 422))

@@ -3,10 +3,11 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import Query, Response, status
 
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
+from app.core.routing import PrefixRouter
 from app.models.orgs import Organization, OrganizationKind
 from app.routers.deps import CurrentPrincipal, Cursor, Limit, SessionDep
 from app.schemas.orgs import (
@@ -17,7 +18,7 @@ from app.schemas.orgs import (
 )
 from app.services import orgs as orgs_service
 
-router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
+router = PrefixRouter(prefix="/v1/organizations", tags=["organizations"])
 
 
 @router.post(

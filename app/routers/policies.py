@@ -3,9 +3,10 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.models.policies import Policy, PolicyLevel
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
@@ -13,7 +14,7 @@ from app.schemas.policies import PolicyCreate, PolicyPage, PolicyRead, PolicyUpd
 from app.services import catalog as catalog_service
 from app.services import policies as policies_service
 
-router = APIRouter(prefix="/v1/policies", tags=["policies"])
+router = PrefixRouter(prefix="/v1/policies", tags=["policies"])
 
 
 @router.get("", response_model=PolicyPage, responses=problem_responses(400, 401, 422))

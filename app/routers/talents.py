@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.models.talents import Talent
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
@@ -12,7 +13,7 @@ from app.schemas.talents import TalentCreate, TalentPage, TalentRead, TalentUpda
 from app.services import catalog as catalog_service
 from app.services import talents as talents_service
 
-router = APIRouter(prefix="/v1/talents", tags=["talents"])
+router = PrefixRouter(prefix="/v1/talents", tags=["talents"])
 
 
 @router.get("", response_model=TalentPage, responses=problem_responses(400, 401, 422))

@@ -3,9 +3,10 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.models.technologies import Technology, TransferMode
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
@@ -19,7 +20,7 @@ from app.schemas.technologies import (
 from app.services import catalog as catalog_service
 from app.services import technologies as technologies_service
 
-router = APIRouter(prefix="/v1/technologies", tags=["technologies"])
+router = PrefixRouter(prefix="/v1/technologies", tags=["technologies"])
 
 
 @router.get(

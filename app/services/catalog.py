@@ -15,13 +15,24 @@ from enum import Enum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import ColumnElement, Select, and_, insert, not_, or_, select, true, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    not_,
+    or_,
+    select,
+    true,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.core import search
+from app.core import bulk, search
 from app.core.db import Database, RowReader, utcnow
 from app.core.db_json import json_array_contains
 from app.core.errors import (
@@ -266,8 +277,7 @@ async def get_item(
     The busiest read of the platform, so it reads one row on a pooled connection outside the
     request's unit of work (it writes nothing) and without the ORM (RowReader).
     """
-    async with db.read_connection() as connection:
-        row = await _reader(spec).fetch(connection, item_id)
+    row = await _reader(spec).fetch(db, item_id)
     if row is None:
         raise NotFound(f"No {spec.noun} {item_id}.")
     if row["status"] != CatalogStatus.published.value and not (
@@ -845,18 +855,11 @@ async def import_items(
         seen.add(values["external_id"])
         parsed[index] = values
 
-    model = spec.model
-    existing: dict[str, M] = {}
+    existing: dict[str, dict[str, Any]] = {}
     if parsed:
-        stmt = select(model).where(
-            model.owner_id == owner_id,
-            model.external_id.in_([v["external_id"] for v in parsed.values()]),
+        existing = await _existing_items(
+            session, spec, owner_id, [v["external_id"] for v in parsed.values()]
         )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        existing = {
-            row.external_id: row for row in (await session.scalars(stmt)).all() if row.external_id
-        }
 
     wanted_statuses: dict[int, CatalogStatus | None] = {
         index: values.pop("status", None) for index, values in parsed.items()
@@ -870,11 +873,11 @@ async def import_items(
 
     now = utcnow()
     inserts: list[dict[str, Any]] = []
-    updates: list[tuple[M, dict[str, Any], dict[str, Any]]] = []
+    updates: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     for index, values in parsed.items():
         result = results[index]
         current = existing.get(values["external_id"])
-        status = wanted_statuses[index] or (current.status if current else CatalogStatus.draft)
+        status = wanted_statuses[index] or (current["status"] if current else CatalogStatus.draft)
         if current is None:
             if status not in _IMPORT_STATUSES[None]:
                 result.errors = _located_transition(index, None, status)
@@ -894,17 +897,13 @@ async def import_items(
             inserts.append(row)
             result.result, result.id = "created", row["id"]
             continue
-        result.id = current.id
-        if status not in _IMPORT_STATUSES[current.status]:
-            result.errors = _located_transition(index, current.status, status)
+        result.id = current["id"]
+        if status not in _IMPORT_STATUSES[current["status"]]:
+            result.errors = _located_transition(index, current["status"], status)
             continue
-        changes = {
-            name: [jsonable(getattr(current, name)), jsonable(value)]
-            for name, value in values.items()
-            if jsonable(getattr(current, name)) != jsonable(value)
-        }
-        if status is not current.status:
-            changes["status"] = [current.status.value, status.value]
+        changes = _changed_values(current, values)
+        if status is not current["status"]:
+            changes["status"] = [current["status"].value, status.value]
         if not changes:
             result.result = "unchanged"
             continue
@@ -918,6 +917,51 @@ async def import_items(
         )
     await _write_import(session, spec, principal, inserts, updates, now)
     return ImportOutcome(results=results)
+
+
+async def _existing_items(
+    session: AsyncSession, spec: CatalogSpec[Any], owner_id: uuid.UUID, external_ids: list[str]
+) -> dict[str, dict[str, Any]]:
+    """The owner's items with these external ids, by external id: plain dicts of the columns
+    an import compares and writes (no ORM objects: 1,000 of them cost more than the query)."""
+    table = spec.model.__table__
+    names = ("id", "status", "version", *_content_fields(spec))
+    stmt = select(*(table.c[name] for name in names)).where(
+        table.c.owner_id == owner_id, table.c.external_id.in_(external_ids)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    key = names.index("external_id")
+    rows = (await session.execute(stmt)).all()
+    return {row[key]: dict(zip(names, row, strict=True)) for row in rows}
+
+
+#: Types whose values are their own JSON form (what history stores, see jsonable()).
+_JSON_SCALARS = frozenset({str, int, float, bool})
+
+
+def _stored(value: Any) -> Any:
+    """jsonable(value), without the call for the plain values most fields hold."""
+    if value is None or value.__class__ in _JSON_SCALARS:
+        return value
+    return jsonable(value)
+
+
+def _changed_values(current: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Field → [old, new] as history stores them, for the values that differ from current.
+
+    Equal Python values are equal once stored (an enum equals its value, a list of equal
+    items is equal), so only values that differ here are converted and compared again.
+    """
+    changes: dict[str, Any] = {}
+    for name, value in values.items():
+        old = current[name]
+        if old == value:
+            continue
+        old_stored, new_stored = jsonable(old), jsonable(value)
+        if old_stored != new_stored:
+            changes[name] = [old_stored, new_stored]
+    return changes
 
 
 def _located(errors: list[FieldError], index: int) -> list[FieldError]:
@@ -945,66 +989,74 @@ async def _write_import(
     spec: CatalogSpec[Any],
     principal: Principal,
     inserts: list[dict[str, Any]],
-    updates: list[tuple[Any, dict[str, Any], dict[str, Any]]],
+    updates: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]],
     now: datetime,
 ) -> None:
-    model = spec.model
+    """The batch's new rows in a few statements, changed rows with one executemany per set
+    of columns written, and one history row for each."""
+    table = spec.model.__table__
     history: list[dict[str, Any]] = []
     actor = {"actor_kind": principal.kind.value, "actor_id": principal.id, "source": "import"}
     if inserts:
         try:
-            await session.execute(insert(model), inserts)
+            await bulk.insert_rows(session, spec.model, inserts)
         except IntegrityError as exc:
             raise Conflict(
                 "Another request created some of these items at the same time; send the batch"
                 " again (it will update them).",
                 code="import_conflict",
             ) from exc
+        recorded = [f for f in _content_fields(spec) if f in inserts[0]]
         for row in inserts:
-            changes = {f: [None, jsonable(row[f])] for f in _content_fields(spec) if f in row}
             history.append(
                 {
                     "catalog": spec.name,
                     "item_id": row["id"],
                     "action": HistoryAction.create,
                     "version": 1,
-                    "changes": changes,
+                    "changes": {f: [None, _stored(row[f])] for f in recorded},
                     **actor,
                 }
             )
     searchable = {*spec.title_fields, *spec.body_fields, "tags"}
-    for item, values, changes in updates:
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for current, values, changes in updates:
         new_values = dict(values)
         status = new_values["status"]
-        if status is not item.status:
+        if status is not current["status"]:
             if status is CatalogStatus.published:
                 new_values["published_at"] = now
             elif status is CatalogStatus.withdrawn:
                 new_values["withdrawn_at"] = now
         if searchable & changes.keys():
-            merged = {name: getattr(item, name) for name in (*spec.fields, "tags")} | values
+            merged = {name: current[name] for name in (*spec.fields, "tags")} | values
             new_values.update(search_columns(spec, merged))
-        version = item.version + 1
-        await session.execute(
-            update(model)
-            .where(model.id == item.id, model.version == item.version)
-            .values(**new_values, version=version, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        version = current["version"] + 1
+        new_values.update(version=version, updated_at=now)
+        parameters = {f"new_{name}": value for name, value in new_values.items()}
+        parameters.update(old_id=current["id"], old_version=current["version"])
+        by_columns.setdefault(tuple(new_values), []).append(parameters)
         history.append(
             {
                 "catalog": spec.name,
-                "item_id": item.id,
+                "item_id": current["id"],
                 "action": HistoryAction.update,
                 "version": version,
                 "changes": changes,
                 **actor,
             }
         )
+    for names, parameter_sets in by_columns.items():
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("old_id"), table.c.version == bindparam("old_version"))
+            .values({name: bindparam(f"new_{name}") for name in names})
+        )
+        await session.execute(stmt, parameter_sets)
     if history:
         for entry in history:
             entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)
-        await session.execute(insert(CatalogHistory), history)
+        await bulk.insert_rows(session, CatalogHistory, history)
 
 
 # --- helpers for the per-catalog modules ---------------------------------------------------

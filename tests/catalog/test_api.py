@@ -356,3 +356,65 @@ async def test_external_ids_are_unique_per_owner(
     assert (
         await client.post("/v1/technologies", json=body, headers=member_b.headers)
     ).status_code == 201
+
+
+async def test_item_reads_carry_etag_request_context_cors_and_gzip(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The single-item GET renders its own response; everything around it still applies."""
+    [case] = [c for c in CASES if c.name == "technologies"]
+    owner = await builders.create_organization(session, kind=case.owner_kind)
+    headers, body = await _writer(session, settings, case, owner)
+    body["summary"] = "可穿戴健康监测与结构健康监测。" * 40  # large enough to be gzipped
+    item = (await client.post(case.path, json=body, headers=headers)).json()
+    url = f"{case.path}/{item['id']}"
+    published = await client.post(f"{url}/publish", headers=headers)
+
+    origin = "https://web.innoshare.test"
+    public = await client.get(url, headers={"Origin": origin, "X-Request-ID": "item-read-1"})
+    assert public.status_code == 200
+    assert public.json() == published.json()  # the same representation as the write's
+    assert public.headers["content-type"] == "application/json"
+    assert public.headers["etag"] == '"2"'
+    assert public.headers["x-request-id"] == "item-read-1"
+    assert public.headers["access-control-allow-origin"] == origin
+    timing = dict(
+        part.strip().split(";dur=") for part in public.headers["server-timing"].split(",")
+    )
+    assert float(timing["app"]) > 0
+    assert 0 < float(timing["db"]) <= float(timing["app"])
+    assert "accept-encoding" in public.headers["vary"].lower()
+
+    zipped = await client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == public.json()
+
+    for if_none_match in ('"2"', 'W/"2"', '"1", "2"', "*"):
+        not_modified = await client.get(url, headers={"If-None-Match": if_none_match})
+        assert not_modified.status_code == 304, if_none_match
+        assert not_modified.content == b""
+        assert not_modified.headers["etag"] == '"2"'
+        assert "content-type" not in not_modified.headers
+        assert not_modified.headers["x-request-id"]
+    assert (await client.get(url, headers={"If-None-Match": '"1"'})).status_code == 200
+
+    metrics = (await client.get("/metrics")).text
+    assert 'route="/v1/technologies/{item_id}",status="200"' in metrics
+    assert 'route="/v1/technologies/{item_id}",status="304"' in metrics
+
+
+async def test_item_reads_refuse_bad_ids_and_malformed_credentials(client: AsyncClient) -> None:
+    missing = await client.get(f"/v1/technologies/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["code"] == "not_found"
+    assert missing.json()["request_id"] == missing.headers["x-request-id"]
+    invalid = await client.get("/v1/technologies/not-a-uuid")
+    assert invalid.status_code == 422
+    assert invalid.json()["errors"][0]["loc"] == ["path", "item_id"]
+    for authorization in ("Bearer", "Bearer   ", "Basic dXNlcjpwYXNz", "token"):
+        refused = await client.get(
+            f"/v1/technologies/{uuid.uuid4()}", headers={"Authorization": authorization}
+        )
+        assert refused.status_code == 401, authorization
+        assert refused.json()["code"] == "invalid_authorization"

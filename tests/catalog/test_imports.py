@@ -4,14 +4,23 @@ and keys that can only ever touch their own organization's items."""
 import uuid
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.security import Role, Scope
 from app.models.catalog import CatalogHistory
 from app.models.technologies import Technology
+from app.schemas.ip_assets import IPAssetImportItem
+from app.schemas.talents import TalentImportItem
+from app.schemas.technologies import TechnologyImportItem
+from app.services import catalog as catalog_service
+from app.services import ip_assets as ip_assets_service
+from app.services import talents as talents_service
+from app.services import technologies as technologies_service
 from tests import builders
 from tests.catalog.cases import patent_number
 
@@ -256,3 +265,147 @@ async def test_talents_and_ip_assets_import(client: AsyncClient, session: AsyncS
         URL, json={"items": [_item(9, inventor_ids=[talent_id])]}, headers=key.headers
     )
     assert inventor.json()["results"][0]["result"] == "created"
+
+
+async def test_created_items_are_searchable_and_recorded(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    owner = await builders.create_organization(session)
+    key = await builders.api_key_actor(session, organization=owner)
+    titles = ["盾构机刀盘磨损监测装置", "钠离子电池正极材料制备方法", "小麦抗病品种分子标记育种"]
+    items = [
+        _item(n, title=title, transfer_modes=["license", "equity"], tags=["成果", f"批{n}"])
+        for n, title in enumerate(titles)
+    ]
+    response = await client.post(URL, json={"items": items}, headers=key.headers)
+    ids = [r["id"] for r in response.json()["results"]]
+    assert len(ids) == 3
+
+    for title, item_id in zip(titles, ids, strict=True):
+        found = await client.get("/v1/technologies", params={"q": title[2:8]})
+        assert [t["id"] for t in found.json()["items"]] == [item_id], title
+    tagged = await client.get("/v1/technologies", params={"q": "批2"})
+    assert [t["id"] for t in tagged.json()["items"]] == [ids[2]]
+    if session.get_bind().dialect.name == "sqlite":  # the FTS5 index agrees with the table
+        await session.execute(
+            text("INSERT INTO technologies_fts(technologies_fts) VALUES ('integrity-check')")
+        )
+
+    entries = (
+        await session.scalars(
+            select(CatalogHistory).where(CatalogHistory.item_id.in_([uuid.UUID(i) for i in ids]))
+        )
+    ).all()
+    assert sorted((e.action, e.version, e.source) for e in entries) == [("create", 1, "import")] * 3
+    entry = next(e for e in entries if e.item_id == uuid.UUID(ids[1]))
+    assert entry.changes["title"] == [None, titles[1]]
+    assert entry.changes["transfer_modes"] == [None, ["license", "equity"]]
+    assert entry.changes["price_min"] == [None, 10_000_000]
+    assert entry.changes["tags"] == [None, ["成果", "批1"]]
+    assert entry.changes["external_id"] == [None, "ZZU-TECH-000001"]
+
+
+async def test_one_batch_updates_items_in_different_ways(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    owner = await builders.create_organization(session)
+    key = await builders.api_key_actor(session, organization=owner)
+    items = [_item(1), _item(2, title="旧标题金刚石"), _item(3, status="draft"), _item(4)]
+    first = await client.post(URL, json={"items": items}, headers=key.headers)
+    ids = [r["id"] for r in first.json()["results"]]
+    before = {row.external_id: row for row in await _rows(session, owner.id)}
+    history_before = await _history(session)
+
+    items[0] = {**items[0], "trl": 9}  # a plain field
+    items[1] = {**items[1], "title": "新标题氮化硼"}  # a searched field
+    items[2] = {**items[2], "status": "published"}  # the status only
+    response = await client.post(URL, json={"items": [*items, _item(5)]}, headers=key.headers)
+    results = response.json()["results"]
+    assert [r["result"] for r in results] == [
+        "updated",
+        "updated",
+        "updated",
+        "unchanged",
+        "created",
+    ]
+    assert [r["id"] for r in results[:4]] == ids
+    rows = {row.external_id: row for row in await _rows(session, owner.id)}
+    one, two, three, four = (rows[f"ZZU-TECH-00000{n}"] for n in range(1, 5))
+    assert (one.trl, one.version, one.title) == (9, 2, items[0]["title"])
+    assert one.updated_at > before[one.external_id].updated_at
+    assert (two.title, two.version) == ("新标题氮化硼", 2)
+    assert (three.status, three.version) == ("published", 2)
+    assert before[three.external_id].published_at is None
+    assert three.published_at is not None
+    assert (four.version, four.updated_at) == (1, before[four.external_id].updated_at)
+    assert await _history(session) == history_before + 4
+
+    new = await client.get("/v1/technologies", params={"q": "氮化硼"})
+    assert [t["id"] for t in new.json()["items"]] == [ids[1]]
+    old = await client.get("/v1/technologies", params={"q": "旧标题"})
+    assert old.json()["items"] == []
+    entries = (
+        await session.scalars(
+            select(CatalogHistory).where(
+                CatalogHistory.item_id.in_([one.id, two.id, three.id]),
+                CatalogHistory.version == 2,
+            )
+        )
+    ).all()
+    assert sorted((e.changes for e in entries), key=str) == sorted(
+        [
+            {"trl": [2, 9]},
+            {"title": ["旧标题金刚石", "新标题氮化硼"]},
+            {"status": ["draft", "published"]},
+        ],
+        key=str,
+    )
+
+
+async def test_an_item_created_meanwhile_is_a_conflict(
+    client: AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request creates the same external_id between this one's lookup and insert:
+    the database's unique constraint stops it, and nothing of the batch is written."""
+    owner = await builders.create_organization(session)
+    key = await builders.api_key_actor(session, organization=owner)
+    await client.post(URL, json={"items": [_item(1)]}, headers=key.headers)
+    history_before = await _history(session)
+
+    async def nothing_found(*_args: object) -> dict[str, object]:
+        return {}
+
+    monkeypatch.setattr(catalog_service, "_existing_items", nothing_found)
+    response = await client.post(URL, json={"items": [_item(2), _item(1)]}, headers=key.headers)
+    assert response.status_code == 409
+    assert response.json()["code"] == "import_conflict"
+    assert [r.external_id for r in await _rows(session, owner.id)] == ["ZZU-TECH-000001"]
+    assert await _history(session) == history_before
+
+
+@pytest.mark.parametrize(
+    ("item_schema", "spec"),
+    [
+        (TechnologyImportItem, technologies_service.SPEC),
+        (TalentImportItem, talents_service.SPEC),
+        (IPAssetImportItem, ip_assets_service.SPEC),
+    ],
+)
+def test_imports_write_every_column(item_schema: type[BaseModel], spec: Any) -> None:
+    """Imports insert rows as plain values (no ORM defaults): an import item carries every
+    content column, and the import itself the others."""
+    written_by_import = {
+        "id",
+        "owner_id",
+        "status",
+        "version",
+        "created_at",
+        "updated_at",
+        "published_at",
+        "withdrawn_at",
+        "search_title",
+        "search_body",
+    }
+    columns = {c.name for c in spec.model.__table__.columns if c.computed is None}
+    assert columns - written_by_import == set(item_schema.model_fields) - {"status"}
+    assert set(catalog_service._content_fields(spec)) == columns - written_by_import

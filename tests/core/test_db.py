@@ -1,13 +1,17 @@
 """The unit of work commits before the response; both backends behave alike."""
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
+import asyncpg
 import pytest
+from asyncpg.exceptions import InternalClientError
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import Database, create_engine
+from app.core.db import Database, RowReader, create_engine
 from app.core.security import Role
 from app.main import create_app
 from app.models.orgs import Organization
@@ -109,3 +113,43 @@ async def test_sqlite_connections_enforce_foreign_keys_and_use_wal(session: Asyn
     assert await session.scalar(text("PRAGMA foreign_keys")) == 1
     assert (await session.scalar(text("PRAGMA journal_mode"))).lower() == "wal"
     assert await session.scalar(text("PRAGMA busy_timeout")) >= 1000
+
+
+@pytest.mark.postgres_only
+async def test_row_reads_return_connections_and_discard_dead_ones(engine: AsyncEngine) -> None:
+    """RowReader checks asyncpg connections out of the pool itself: each goes back after
+    the read, and one the server closed fails a single read and is replaced."""
+    database = Database(
+        create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    )
+    reader = RowReader(Organization.__table__, ["id", "name"])
+    pool = database.engine.sync_engine.pool
+    try:
+        assert await reader.fetch(database, uuid.uuid4()) is None
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with database.driver_connection() as driver:
+            backend = driver.get_server_pid()
+        async with engine.connect() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+        await asyncio.sleep(0.2)  # the pooled connection hears of it while idle
+        dead = (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError)
+        with pytest.raises(dead):
+            await reader.fetch(database, uuid.uuid4())
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await reader.fetch(database, uuid.uuid4()) is None
+        async with database.driver_connection() as driver:
+            assert driver.get_server_pid() != backend
+        # An error of the statement itself keeps the connection.
+        backends: list[int] = []
+
+        async def divide_by_zero() -> None:
+            async with database.driver_connection() as driver:
+                backends.append(driver.get_server_pid())
+                await driver.fetchval("SELECT 1 / 0")
+
+        with pytest.raises(asyncpg.DataError):
+            await divide_by_zero()
+        async with database.driver_connection() as driver:
+            assert driver.get_server_pid() == backends[0]
+    finally:
+        await database.dispose()
