@@ -18,7 +18,9 @@ from app.core.db import Database, create_engine, utcnow
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.security import Role, Scope
+from app.schemas.base import fen_to_yuan
 from app.services import auth as auth_service
+from app.services import idempotency as idempotency_service
 from app.services import ratelimit as ratelimit_service
 from app.services import seed as seed_service
 
@@ -141,6 +143,14 @@ def _seed_summary(report: seed_service.SeedReport) -> str:
         note = f"  (+{extra:,} drafts or withdrawn)" if extra else ""
         name = "IP assets" if catalog == "ip_assets" else catalog.replace("_", " ")
         lines.append(f"  {name:<20}{published:>9,}  published{note}")
+    deals = report.deals
+    statuses = ", ".join(f"{n} {status.value}" for status, n in deals.by_status.items())
+    lines += [
+        f"  {'deals':<20}{sum(deals.by_status.values()):>9,}  ({statuses})",
+        f"  {'settled volume':<20}{fen_to_yuan(deals.transaction_volume_fen):>13} CNY,"
+        f" tax {fen_to_yuan(deals.tax_total_fen)} CNY,"
+        f" {deals.enterprises_served} enterprises served ({deals.entries} journal entries)",
+    ]
     return "\n".join(lines)
 
 
@@ -226,12 +236,19 @@ def reindex() -> None:
 
 @cli.command()
 def prune() -> None:
-    """Delete rate-limit windows older than a day (run it daily from cron or a timer)."""
+    """Delete rate-limit windows older than a day and idempotency records older than
+    IDEMPOTENCY_RETENTION_DAYS (run it daily from cron or a timer)."""
 
-    async def work(session: AsyncSession) -> int:
-        return await ratelimit_service.prune(session, before=utcnow() - timedelta(days=1))
+    async def work(session: AsyncSession) -> tuple[int, int]:
+        now = utcnow()
+        windows = await ratelimit_service.prune(session, before=now - timedelta(days=1))
+        records = await idempotency_service.prune(
+            session, before=now - timedelta(days=idempotency_service.RETENTION_DAYS)
+        )
+        return windows, records
 
-    typer.echo(f"pruned {_run_in_transaction(work)} rate-limit windows")
+    windows, records = _run_in_transaction(work)
+    typer.echo(f"pruned {windows} rate-limit windows and {records} idempotency records")
 
 
 def main() -> None:

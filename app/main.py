@@ -22,10 +22,12 @@ from app.core.middleware import (
 from app.core.openapi import DESCRIPTION, install_docs, install_openapi, operation_id
 from app.routers import (
     auth,
+    deals,
     financial_products,
     health,
     imports,
     ip_assets,
+    ledger,
     orgs,
     policies,
     search,
@@ -107,6 +109,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         financial_products.router,
         search.router,
         imports.router,
+        deals.router,
+        ledger.router,
         stats.router,
         health.router,
     ):

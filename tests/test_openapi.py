@@ -50,15 +50,17 @@ async def test_every_success_has_a_model_and_an_example(client: AsyncClient) -> 
             if code == "204":
                 assert "content" not in response, (path, method)
                 continue
-            [(media_type, content)] = response["content"].items()
-            assert "schema" in content, (path, method)
-            if media_type == "application/json":
-                model = _resolve(schema, content["schema"])
-                if "items" in model.get("properties", {}) and "next_cursor" in model["properties"]:
-                    model = _resolve(schema, model["properties"]["items"]["items"])
-                assert model.get("examples"), (path, method, model.get("title"))
-            else:
-                assert content.get("example"), (path, method)
+            assert response["content"], (path, method)
+            for media_type, content in response["content"].items():
+                assert "schema" in content, (path, method)
+                if media_type == "application/json":
+                    model = _resolve(schema, content["schema"])
+                    properties = model.get("properties", {})
+                    if "items" in properties and "next_cursor" in properties:
+                        model = _resolve(schema, properties["items"]["items"])
+                    assert model.get("examples"), (path, method, model.get("title"))
+                else:
+                    assert content.get("example"), (path, method, media_type)
 
 
 async def test_request_bodies_have_examples(client: AsyncClient) -> None:

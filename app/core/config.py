@@ -5,12 +5,22 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 VAR_DIR = Path("var")
 DEV_SECRET_FILE = VAR_DIR / "secret_key"
+
+
+#: Default platform fee and tax, basis points per contract category (技术开发, 转让, 咨询, 服务).
+#: Operators set the real ones; each deal freezes the rates of its day.
+DEFAULT_FEE_RATE_BP = {"development": 300, "transfer": 300, "consulting": 500, "service": 500}
+DEFAULT_TAX_RATE_BP = {"development": 1100, "transfer": 1100, "consulting": 1300, "service": 1300}
+#: Fee and tax together take at most half of a release, so rounding can never make a
+#: seller's share of a release negative (see app/services/deals.py).
+MAX_DEAL_RATE_BP = 2500
 
 
 class Environment(StrEnum):
@@ -46,6 +56,15 @@ class Settings(BaseSettings):
     timezone: str = Field(
         default="Asia/Shanghai", description="Calendar of 'as of a day' and of monthly totals."
     )
+    deal_fee_rate_bp: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_FEE_RATE_BP),
+        description="Platform fee per contract category in basis points (JSON object); "
+        "frozen on each deal when it is created.",
+    )
+    deal_tax_rate_bp: dict[str, int] = Field(
+        default_factory=lambda: dict(DEFAULT_TAX_RATE_BP),
+        description="Tax withheld per contract category in basis points (JSON object).",
+    )
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )
@@ -62,6 +81,26 @@ class Settings(BaseSettings):
     def _no_wildcard(cls, value: list[str]) -> list[str]:
         if "*" in value:
             raise ValueError("CORS origins must be listed; '*' is not accepted")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @field_validator("deal_fee_rate_bp", "deal_tax_rate_bp")
+    @classmethod
+    def _rate_per_category(cls, value: dict[str, int]) -> dict[str, int]:
+        if set(value) != set(DEFAULT_FEE_RATE_BP):
+            raise ValueError(f"give a rate for each of: {', '.join(DEFAULT_FEE_RATE_BP)}")
+        if any(not 0 <= rate <= MAX_DEAL_RATE_BP for rate in value.values()):
+            raise ValueError(f"rates are basis points from 0 to {MAX_DEAL_RATE_BP}")
         return value
 
     @field_validator("database_url")

@@ -3,8 +3,11 @@
 from app.core.db import Base
 from app.models.auth import ApiKey, RefreshToken, User
 from app.models.catalog import CatalogHistory, CatalogStatus
+from app.models.deals import Deal, DealMilestone
 from app.models.financial_products import FinancialProduct
+from app.models.idempotency import IdempotencyRecord
 from app.models.ip_assets import IPAsset
+from app.models.ledger import JournalEntry, LedgerAccount, LedgerBalance, LedgerChain, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.ratelimit import RateLimitBucket
@@ -16,6 +19,14 @@ __all__ = [
     "Base",
     "CatalogHistory",
     "CatalogStatus",
+    "Deal",
+    "DealMilestone",
+    "IdempotencyRecord",
+    "JournalEntry",
+    "LedgerAccount",
+    "LedgerBalance",
+    "LedgerChain",
+    "Posting",
     "FinancialProduct",
     "IPAsset",
     "Policy",

@@ -1,17 +1,17 @@
 """/v1/stats: the platform's headline figures."""
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+from fastapi import Query
 
 from app.core.errors import problem_responses
+from app.core.routing import PrefixRouter
 from app.routers.deps import SessionDep, SettingsDep
+from app.schemas.base import DayOrTime
 from app.schemas.stats import OverviewRead
 from app.services import stats as stats_service
 
-router = APIRouter(prefix="/v1/stats", tags=["stats"])
+router = PrefixRouter(prefix="/v1/stats", tags=["stats"])
 
 
 @router.get("/overview", response_model=OverviewRead, responses=problem_responses(422))
@@ -19,7 +19,7 @@ async def get_stats_overview(
     session: SessionDep,
     settings: SettingsDep,
     as_of: Annotated[
-        date | AwareDatetime | None,
+        DayOrTime | None,
         Query(description="A day (its end, platform time zone) or a time; default now."),
     ] = None,
 ) -> stats_service.Overview:

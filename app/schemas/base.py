@@ -2,10 +2,12 @@
 
 import re
 from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -73,6 +75,25 @@ class Page(Schema, Generic[T]):
         description="Opaque cursor of the next page; null on the last page.",
         examples=["WyJjcmVhdGVkIixbeyJ0IjoiMjAyNi0xMS0yNFQwOToxMjozNSswMDowMCJ9XV0"],
     )
+
+
+# --- days and times in query parameters -------------------------------------------------------
+
+
+def _day_or_time(value: object) -> object:
+    """A day is written ``2020-05-01``; anything longer is a time and must carry its offset.
+    (Left to the union, ``2020-05-01T00:00:00Z`` would pass as a day: a date accepts a
+    datetime at midnight, and the whole day in the platform's zone is not that instant.)"""
+    if isinstance(value, str) and len(value.strip()) > len("2020-05-01"):
+        moment = datetime.fromisoformat(value.strip())
+        if moment.tzinfo is None:
+            raise ValueError("a time needs its UTC offset, e.g. 2020-05-01T08:00:00+08:00")
+        return moment
+    return value
+
+
+DayOrTime = Annotated[AwareDatetime | date, BeforeValidator(_day_or_time)]
+"""A query parameter that is a day (in the platform's time zone) or an instant."""
 
 
 # --- money: integer fen inside, a decimal string outside ------------------------------------

@@ -38,7 +38,11 @@ class OverviewRead(Schema):
     ip_assets: int = Field(description="Published IP records (知识产权数据).")
     financial_institutions: int = Field(description="Financial institutions (金融机构).")
     universities_and_institutes: int = Field(description="Universities and institutes (高校院所).")
-    transaction_volume: MoneyOut = Field(description="Settled deal volume (平台交易总额).")
-    tax_total: MoneyOut = Field(description="Tax on settled deals (纳税总额).")
+    transaction_volume: MoneyOut = Field(
+        description="Gross released to sellers by settlements, less reversed ones (平台交易总额)."
+    )
+    tax_total: MoneyOut = Field(description="Tax withheld on those releases (纳税总额).")
     currency: Literal["CNY"] = "CNY"
-    enterprises_served: int = Field(description="Enterprises with a settled deal (服务企业).")
+    enterprises_served: int = Field(
+        description="Enterprises that bought with money released, net of reversals (服务企业)."
+    )

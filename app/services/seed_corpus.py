@@ -731,3 +731,27 @@ IP_KIND_NAMES = {
 DESIGN_VARIANTS = ("A型", "B型", "标准型", "紧凑型", "便携式", "壁挂式", "落地式")
 WORK_KINDS = (("结构示意图", "L"), ("产品宣传画册", "F"), ("科普手册", "A"), ("标识设计", "F"))
 TRADEMARK_CLASSES = (1, 3, 5, 7, 9, 11, 12, 29, 30, 31, 35, 37, 40, 42)
+
+# --- deals ----------------------------------------------------------------------------------
+
+#: The four kinds of technology contract (技术合同), by ContractCategory value.
+CONTRACT_NAMES = {
+    "development": "技术开发合同",
+    "transfer": "技术转让合同",
+    "consulting": "技术咨询合同",
+    "service": "技术服务合同",
+}
+#: What a contract of each kind is called after the technology's name.
+CONTRACT_TITLE_ENDINGS = {
+    "development": ("委托开发", "合作开发", "二次开发", "工程化开发"),
+    "transfer": ("技术转让", "专利权转让", "专利实施许可", "技术秘密转让"),
+    "consulting": ("产业化可行性论证", "技术路线咨询", "专题技术调查", "技术评价咨询"),
+    "service": ("技术服务", "工艺优化技术服务", "检测分析技术服务", "技术培训与指导"),
+}
+#: Payment stages (结算节点) of a contract paid by milestone, in order.
+CONTRACT_STAGES = {
+    "development": ("需求分析与方案设计", "样机研制", "中试验证", "验收交付"),
+    "transfer": ("技术资料交付", "工艺调试与人员培训", "权属变更登记", "达产验收"),
+    "consulting": ("现场调研", "咨询报告评审"),
+    "service": ("现场技术服务", "服务成果验收"),
+}

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 
 from app.services.seed_corpus import (
+    CONTRACT_NAMES,
+    CONTRACT_TITLE_ENDINGS,
     DESIGN_VARIANTS,
     ENTERPRISE_BRANDS,
     GIVEN_NAME_CHARACTERS,
@@ -263,3 +265,36 @@ def financial_description(rng: random.Random, kind: str, field: FieldVocabulary)
         s.format(days=rng.randint(3, 10), share=rng.choice((30, 40, 50)), field=field.short)
         for s in _DESCRIPTION[kind]
     )
+
+
+# --- deals ----------------------------------------------------------------------------------
+
+
+def deal_title(rng: random.Random, category: str, technology_title: str) -> str:
+    """A contract's name: the technology's (without a patent title's 一种 or a project's
+    研制及产业化) and the kind's."""
+    subject = technology_title.removeprefix("一种").removesuffix("研制及产业化")
+    return f"{subject}{rng.choice(CONTRACT_TITLE_ENDINGS[category])}"
+
+
+def deal_terms(
+    rng: random.Random, category: str, stages: list[tuple[str, int]], gross_yuan: int
+) -> str:
+    """The contract's terms in a few sentences: kind, price, payment stages, duration."""
+    sentences = [
+        f"本合同为{CONTRACT_NAMES[category]}，合同总价款人民币{gross_yuan:,}元（含税），"
+        "由买方一次性支付至平台托管账户。"
+    ]
+    if stages:
+        parts = "、".join(f"{title}{amount:,}元" for title, amount in stages)
+        sentences.append(f"按{len(stages)}个节点验收后结算：{parts}。")
+    else:
+        sentences.append("全部工作验收合格后一次性结算。")
+    sentences.append(f"履行期限{rng.choice((3, 4, 6, 8, 12))}个月，")
+    if category in ("development", "transfer"):
+        sentences[-1] += rng.choice(
+            ("后续改进成果归买方所有。", "双方可共享后续改进成果。", "卖方提供一年技术支持。")
+        )
+    else:
+        sentences[-1] += rng.choice(("卖方对所提供资料负保密义务。", "服务成果归买方所有。"))
+    return "".join(sentences)

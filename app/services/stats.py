@@ -14,6 +14,7 @@ from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.talents import Talent
 from app.models.technologies import Technology
+from app.services import audit as audit_service
 
 UNIVERSITIES_AND_INSTITUTES = (OrganizationKind.university, OrganizationKind.research_institute)
 
@@ -28,10 +29,11 @@ class Overview:
     financial_institutions: int
     universities_and_institutes: int
     transaction_volume: int
-    """Settled deal volume in fen (from the ledger, once deals exist)."""
+    """Gross released to sellers by settlements, less reversed ones, in fen."""
     tax_total: int
-    """Tax on settled deals in fen."""
+    """Tax on those releases, in fen."""
     enterprises_served: int
+    """Buyers of deals with money released, net of reversals."""
 
 
 def moment(as_of: date | datetime | None, zone: str) -> datetime:
@@ -61,8 +63,18 @@ async def _organizations(
 
 
 async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone: str) -> Overview:
-    """Counts of published catalog items and of organizations as of a time."""
+    """Counts of published catalog items and of organizations, and the ledger's settled
+    volume, tax and enterprises served, as of a time."""
     at = moment(as_of, zone)
+    # The auditors' totals of every entry up to and including ``at`` (their end is exclusive;
+    # both backends keep microseconds).
+    (settled,) = await audit_service.totals(
+        session,
+        start=None,
+        end=at + timedelta(microseconds=1),
+        group_by=audit_service.GroupBy.none,
+        zone=zone,
+    )
     return Overview(
         as_of=at,
         talents=await _published(session, Talent, at),
@@ -73,7 +85,7 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
             session, (OrganizationKind.financial_institution,), at
         ),
         universities_and_institutes=await _organizations(session, UNIVERSITIES_AND_INSTITUTES, at),
-        transaction_volume=0,
-        tax_total=0,
-        enterprises_served=0,
+        transaction_volume=settled.transaction_volume_fen,
+        tax_total=settled.tax_total_fen,
+        enterprises_served=settled.enterprises_served,
     )

@@ -50,3 +50,15 @@ def test_development_secret_is_generated_once_and_kept(
         assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     finally:
         config._development_secret.cache_clear()
+
+
+def test_time_zone_and_deal_rates_are_checked_at_start() -> None:
+    assert Settings(timezone="UTC").timezone == "UTC"
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        Settings(timezone="Mars/Olympus_Mons")
+    rates = {"development": 300, "transfer": 300, "consulting": 500, "service": 500}
+    assert Settings(deal_fee_rate_bp=rates).deal_fee_rate_bp["service"] == 500
+    with pytest.raises(ValidationError, match="rate for each"):
+        Settings(deal_fee_rate_bp={"development": 300})
+    with pytest.raises(ValidationError, match="basis points"):
+        Settings(deal_tax_rate_bp={**rates, "service": 9000})

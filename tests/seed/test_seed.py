@@ -3,6 +3,7 @@ within an organization, search columns and indexes, atomic failure, and the CLI 
 
 import hashlib
 import os
+import random
 import stat
 import subprocess
 import sys
@@ -22,23 +23,27 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import search
-from app.core.config import normalize_database_url
+from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP, normalize_database_url
 from app.core.db import Database, create_engine
 from app.main import create_app
 from app.models.catalog import CatalogStatus
+from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
 from app.models.financial_products import FinancialProduct
 from app.models.ip_assets import IPAsset
+from app.models.ledger import EntryKind, JournalEntry, LedgerAccount, LedgerChain, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.talents import Talent
 from app.models.technologies import Technology
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
+from app.services import ledger as ledger_service
 from app.services import policies as policies_service
 from app.services import seed as seed_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
 from app.services.catalog import CatalogSpec, search_columns
+from app.services.deals import share
 from app.services.orgs import is_valid_credit_code
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET, _admin_dsn, make_settings, migrate
 
@@ -74,14 +79,50 @@ async def _read(url: str, model: type[Any]) -> list[Any]:
 
 
 async def _fingerprint(session: AsyncSession) -> str:
-    """A digest of every organization and catalog row, all columns, in id order."""
+    """A digest of every organization, catalog and deal row, all columns, in id order, and of
+    the journal entries but for what the ledger draws itself (ids, chains, hashes)."""
     digest = hashlib.sha256()
-    for model in (Organization, Talent, IPAsset, Technology, Policy, FinancialProduct):
+    models = (Organization, Talent, IPAsset, Technology, Policy, FinancialProduct, Deal)
+    for model in (*models, DealMilestone):
         table = model.__table__
         rows = await session.execute(select(table).order_by(table.c.id))
         for row in rows:
             digest.update(repr(tuple(row)).encode())
+    entry = JournalEntry
+    entries = await session.execute(
+        select(
+            entry.id,
+            entry.occurred_at,
+            entry.kind,
+            entry.deal_id,
+            entry.milestone_id,
+            entry.category,
+            entry.buyer_id,
+            entry.seller_id,
+            entry.volume_fen,
+            entry.fee_fen,
+            entry.tax_fen,
+            entry.created_by,
+            entry.memo,
+        ).order_by(entry.occurred_at, entry.deal_id)
+    )
+    postings = await _postings(session)
+    for entry_id, *facts in entries:
+        digest.update(repr((facts, postings[entry_id])).encode())
     return digest.hexdigest()
+
+
+async def _postings(session: AsyncSession) -> dict[uuid.UUID, list[tuple[str, int]]]:
+    """Each entry's postings as (account code, amount), in line order."""
+    rows = await session.execute(
+        select(Posting.entry_id, LedgerAccount.code, Posting.amount_fen)
+        .join(LedgerAccount, LedgerAccount.id == Posting.account_id)
+        .order_by(Posting.entry_id, Posting.line)
+    )
+    found: dict[uuid.UUID, list[tuple[str, int]]] = {}
+    for entry_id, code, amount in rows:
+        found.setdefault(entry_id, []).append((code, amount))
+    return found
 
 
 class _RollBack(Exception):
@@ -371,6 +412,41 @@ async def test_a_failed_seed_leaves_the_database_empty(
     assert report.published["policies"] == SMALL.policies
 
 
+async def test_a_seed_failing_in_the_ledger_leaves_it_untouched(
+    migrated_fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_post_entry = ledger_service.post_entry
+    posted = 0
+
+    async def failing(*args: Any, **kwargs: Any) -> uuid.UUID:
+        nonlocal posted
+        posted += 1
+        if posted > 5:
+            raise RuntimeError("the connection dropped")
+        return await real_post_entry(*args, **kwargs)
+
+    monkeypatch.setattr(ledger_service, "post_entry", failing)
+    with pytest.raises(RuntimeError, match="connection dropped"):
+        await _seed(migrated_fresh_database_url)
+    database = Database(create_engine(migrated_fresh_database_url))
+    try:
+        async with database.unit_of_work(write=False) as session:
+            for model in (Organization, Deal, DealMilestone, JournalEntry, Posting):
+                assert await session.scalar(select(func.count()).select_from(model)) == 0
+            heads = (await session.scalars(select(LedgerChain))).all()
+            assert heads
+            assert all(h.last_seq == 0 for h in heads)
+            assert (
+                await session.scalar(
+                    select(func.count()).where(LedgerAccount.organization_id.is_not(None))
+                )
+                == 0
+            )
+            assert (await ledger_service.verify(session)).ok
+    finally:
+        await database.dispose()
+
+
 async def test_seeding_twice_is_refused(seeded: str) -> None:
     with pytest.raises(seed_service.DatabaseNotEmpty):
         await _seed(seeded)
@@ -393,6 +469,8 @@ async def test_cli_seeds_once_and_if_empty_does_nothing_after(
     assert first.returncode == 0, first.stderr
     assert "policies" in first.stdout
     assert "1,000" in first.stdout
+    assert "settled volume" in first.stdout
+    assert "961700.00 CNY" in first.stdout
     listing = tmp_path / "var" / "demo-accounts.txt"
     assert stat.S_IMODE(listing.stat().st_mode) == 0o600
     written = listing.read_text(encoding="utf-8")
@@ -423,3 +501,149 @@ async def test_cli_seeds_once_and_if_empty_does_nothing_after(
             assert me.json()["scopes"] == ["catalog:write"]
     finally:
         await database.dispose()
+
+
+async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> None:
+    deals = await _read(seeded, Deal)
+    plan = SMALL.deals
+    by_status = dict.fromkeys(DealStatus, 0)
+    for deal in deals:
+        by_status[deal.status] += 1
+    assert by_status == {
+        DealStatus.settled: plan.settled,
+        DealStatus.funded: plan.funded,
+        DealStatus.created: plan.open,
+        DealStatus.cancelled: plan.cancelled,
+        DealStatus.refunded: plan.refunded,
+    }
+    assert {d.category for d in deals if d.status is DealStatus.settled} == set(ContractCategory)
+
+    organizations = {o.id: o for o in await _read(seeded, Organization)}
+    technologies = {t.id: t for t in await _read(seeded, Technology)}
+    enterprises = {i for i, o in organizations.items() if o.kind is OrganizationKind.enterprise}
+    assert {d.buyer_id for d in deals if d.status is DealStatus.settled} == enterprises
+    for deal in deals:
+        assert deal.buyer_id in enterprises
+        assert deal.technology_id is not None
+        technology = technologies[deal.technology_id]
+        assert technology.status is CatalogStatus.published
+        assert technology.published_at is not None
+        assert technology.published_at < deal.created_at
+        assert deal.seller_id == technology.owner_id != deal.buyer_id
+        assert 2_000_000 <= deal.gross_fen <= 80_000_000
+        assert deal.gross_fen % 10_000 == 0  # whole hundreds of yuan
+        assert (deal.fee_rate_bp, deal.tax_rate_bp) == (
+            DEFAULT_FEE_RATE_BP[deal.category.value],
+            DEFAULT_TAX_RATE_BP[deal.category.value],
+        )
+        assert deal.fee_fen == share(deal.released_fen, deal.fee_rate_bp)
+        assert deal.tax_fen == share(deal.released_fen, deal.tax_rate_bp)
+        assert deal.escrow_fen + deal.released_fen + deal.refunded_fen == (
+            0 if deal.status in (DealStatus.created, DealStatus.cancelled) else deal.gross_fen
+        )
+        times = [deal.created_at, deal.funded_at, deal.closed_at]
+        known = [t for t in times if t is not None]
+        assert known == sorted(known)
+        assert all(seed_service.LAUNCH <= t <= seed_service.AS_OF for t in known)
+        local = deal.created_at.astimezone(seed_service.SHANGHAI)
+        assert local.weekday() < 5
+        assert 9 <= local.hour < 18
+        if deal.milestones:
+            assert sum(m.amount_fen for m in deal.milestones) == deal.gross_fen
+            settled = [m for m in deal.milestones if m.status is MilestoneStatus.settled]
+            assert sum(m.amount_fen for m in settled) == deal.released_fen
+        if deal.status is DealStatus.settled:
+            assert deal.released_fen == deal.gross_fen
+            assert all(m.status is MilestoneStatus.settled for m in deal.milestones)
+
+    # The entries tell the same: per deal, what went into escrow, out to the seller, back.
+    database = Database(create_engine(seeded))
+    try:
+        async with database.unit_of_work(write=False) as session:
+            entries = (await session.scalars(select(JournalEntry))).all()
+            verification = await ledger_service.verify(session)
+            escrow = await ledger_service.balance(session, ledger_service.ESCROW)
+            tax = await ledger_service.balance(session, ledger_service.TAX_PAYABLE)
+            fee = await ledger_service.balance(session, ledger_service.FEE_REVENUE)
+    finally:
+        await database.dispose()
+    assert verification.ok, verification.problems
+    assert verification.entries_checked == len(entries)
+    for deal in deals:
+        mine = [e for e in entries if e.deal_id == deal.id]
+        assert all(e.created_by == seed_service.SEED_ACTOR for e in mine)
+        assert all(e.occurred_at <= seed_service.AS_OF for e in mine)
+        kinds = sorted(e.kind for e in mine)
+        releases = [e for e in mine if e.kind is EntryKind.settlement]
+        assert sum(e.volume_fen for e in releases) == deal.released_fen
+        assert sum(e.tax_fen for e in releases) == deal.tax_fen
+        assert sum(e.fee_fen for e in releases) == deal.fee_fen
+        funded = deal.status not in (DealStatus.created, DealStatus.cancelled)
+        assert kinds.count(EntryKind.funding) == int(funded)
+        assert kinds.count(EntryKind.refund) == int(deal.status is DealStatus.refunded)
+        if deal.funded_at is not None:
+            assert min(e.occurred_at for e in mine) == deal.funded_at
+    assert escrow == sum(d.escrow_fen for d in deals)
+    assert tax == sum(d.tax_fen for d in deals)
+    assert fee == sum(d.fee_fen for d in deals)
+
+
+def test_the_seed_scale_passes_the_published_deal_figures() -> None:
+    plan = seed_service.SCALES[seed_service.ScaleName.seed].deals
+    released = {c: yuan * 100 for c, yuan in plan.released_yuan.items()}
+    volume = sum(released.values())
+    tax = sum(share(fen, DEFAULT_TAX_RATE_BP[c.value]) for c, fen in released.items())
+    assert (volume, tax) == (961_700_000, 112_193_000)  # 9,617,000.00 and 1,121,930.00 CNY
+    assert volume >= 950_000_000
+    assert tax >= 110_000_000
+
+
+@pytest.mark.parametrize("scale_name", list(seed_service.ScaleName))
+def test_deal_plan_releases_the_planned_volume_and_serves_every_enterprise(
+    scale_name: seed_service.ScaleName,
+) -> None:
+    scale = seed_service.SCALES[scale_name]
+    enterprises = [
+        seed_service.SeededOrganization(
+            id=uuid.UUID(int=n + 1),
+            name=f"企业{n}",
+            kind=OrganizationKind.enterprise,
+            code=f"ENT{n:03d}",
+            region="河南省郑州市",
+            fields=[],
+            weight=0.1 + n % 5 / 10,
+        )
+        for n in range(scale.enterprises)
+    ]
+    for random_seed in range(20):
+        rng = random.Random(random_seed)
+        planned = seed_service.plan_deals(rng, scale.deals, enterprises)
+        assert len(planned) == scale.deals.total
+        released = dict.fromkeys(ContractCategory, 0)
+        for deal in planned:
+            stages = [amount for _, amount in deal.stages]
+            assert not stages or sum(stages) == deal.gross
+            assert all(amount > 0 and amount % 100 == 0 for amount in stages)
+            assert 20_000 <= deal.gross <= 800_000
+            if deal.status is DealStatus.settled:
+                released[deal.category] += deal.gross
+            else:
+                released[deal.category] += sum(stages[: deal.released_stages])
+            deal.times = seed_service.schedule_deal(rng, deal)
+            assert deal.times == sorted(set(deal.times))
+            assert seed_service.LAUNCH < deal.times[0]
+            assert deal.times[-1] <= seed_service.AS_OF
+        assert released == dict(scale.deals.released_yuan)
+        settled_buyers = {d.buyer.id for d in planned if d.status is DealStatus.settled}
+        assert settled_buyers == {e.id for e in enterprises}
+
+
+def test_split_amount_adds_up_within_bounds() -> None:
+    rng = random.Random(1)
+    for count, total in ((1, 20_000), (1, 800_000), (3, 60_000), (10, 4_321_900), (40, 2_400_000)):
+        amounts = seed_service.split_amount(rng, total, count)
+        assert sum(amounts) == total
+        assert all(20_000 <= a <= 800_000 and a % 100 == 0 for a in amounts)
+    for count, total in ((2, 39_900), (1, 800_100), (3, 100_050)):
+        with pytest.raises(ValueError, match="cannot be"):
+            seed_service.split_amount(rng, total, count)

@@ -1,23 +1,36 @@
 """/v1/stats/overview: the platform's headline figures, computed from the data, as of a time."""
 
-from datetime import UTC, date, datetime, timedelta
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
 from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
 from app.main import create_app
 from app.models.catalog import HistoryAction
+from app.models.deals import Deal
+from app.models.ledger import EntryKind, JournalEntry
 from app.models.orgs import OrganizationKind
 from app.services import catalog as catalog_service
+from app.services import deals as deals_service
 from app.services import seed as seed_service
 from app.services import technologies as technologies_service
+from app.services.deals import share
+from app.services.seed import SHANGHAI
 from app.services.stats import moment
 from tests import builders
 from tests.conftest import make_settings
 
+SMALL = seed_service.SCALES[seed_service.ScaleName.small]
+MICROSECOND = timedelta(microseconds=1)
 FIELDS = (
     "talents",
     "technologies",
@@ -34,7 +47,9 @@ async def test_money_fields_are_decimal_strings_until_deals_exist(client: AsyncC
     assert body["tax_total"] == "0.00"
     assert body["currency"] == "CNY"
     assert body["enterprises_served"] == 0
-    assert (await client.get("/v1/stats/overview", params={"as_of": "yesterday"})).status_code == 422
+    assert (
+        await client.get("/v1/stats/overview", params={"as_of": "yesterday"})
+    ).status_code == 422
 
 
 async def test_published_items_count_as_of_a_time(
@@ -43,7 +58,10 @@ async def test_published_items_count_as_of_a_time(
     before = (await client.get("/v1/stats/overview")).json()
     owner = await builders.create_organization(session, kind=OrganizationKind.university)
     staff = Principal(
-        kind=PrincipalKind.user, id=owner.id, role=Role.operator, organization_id=None,
+        kind=PrincipalKind.user,
+        id=owner.id,
+        role=Role.operator,
+        organization_id=None,
         scopes=ROLE_SCOPES[Role.operator],
     )
     values = {"title": "统计测试", "trl": 3, "tags": [], "external_id": None}
@@ -58,11 +76,17 @@ async def test_published_items_count_as_of_a_time(
     )
     for item in (shown, gone):
         await catalog_service.transition_item(
-            session, technologies_service.SPEC, principal=staff, item_id=item.id,
+            session,
+            technologies_service.SPEC,
+            principal=staff,
+            item_id=item.id,
             action=HistoryAction.publish,
         )
     await catalog_service.transition_item(
-        session, technologies_service.SPEC, principal=staff, item_id=gone.id,
+        session,
+        technologies_service.SPEC,
+        principal=staff,
+        item_id=gone.id,
         action=HistoryAction.withdraw,
     )
     # publish and withdraw at known instants
@@ -90,48 +114,174 @@ async def test_published_items_count_as_of_a_time(
 def test_a_day_means_its_end_in_the_platform_time_zone() -> None:
     end = moment(date(2020, 5, 31), "Asia/Shanghai")
     assert end.astimezone(UTC) == datetime(2020, 5, 31, 15, 59, 59, 999999, tzinfo=UTC)
-    assert moment(date(2020, 5, 31), "UTC") == datetime(
-        2020, 5, 31, 23, 59, 59, 999999, tzinfo=UTC
-    )
+    assert moment(date(2020, 5, 31), "UTC") == datetime(2020, 5, 31, 23, 59, 59, 999999, tzinfo=UTC)
     exact = datetime(2020, 1, 1, tzinfo=UTC)
     assert moment(exact, "Asia/Shanghai") is exact
     assert abs(moment(None, "UTC") - datetime.now(UTC)) < timedelta(minutes=1)
 
 
+@dataclass
+class SeededDatabase:
+    database: Database
+    client: AsyncClient
+    auditor: dict[str, str]
+    report: seed_service.SeedReport
+
+    async def overview(self, as_of: str) -> dict[str, Any]:
+        response = await self.client.get("/v1/stats/overview", params={"as_of": as_of})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+
 @pytest.fixture
-async def small_seed(migrated_fresh_database_url: str) -> str:
+async def small_seed(migrated_fresh_database_url: str) -> AsyncIterator[SeededDatabase]:
+    """A small seed, an auditor to read its ledger, and the app on it."""
     database = Database(create_engine(migrated_fresh_database_url))
+    settings = make_settings(migrated_fresh_database_url)
     try:
         async with database.unit_of_work(write=True) as session:
-            await seed_service.seed_database(
-                session, scale=seed_service.SCALES[seed_service.ScaleName.small],
-                random_seed=7, accounts=False,
+            report = await seed_service.seed_database(
+                session, scale=SMALL, random_seed=7, accounts=False
             )
-    finally:
-        await database.dispose()
-    return migrated_fresh_database_url
-
-
-async def test_overview_reproduces_the_seeded_figures(small_seed: str) -> None:
-    scale = seed_service.SCALES[seed_service.ScaleName.small]
-    database = Database(create_engine(small_seed))
-    try:
-        app = create_app(make_settings(small_seed), database=database)
+        async with database.write_sessionmaker() as session:
+            auditor = await builders.create_user(session, role=Role.auditor)
+        app = create_app(settings, database=database)
         async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
-            figures = (await client.get("/v1/stats/overview")).json()
-            end_of_may = (
-                await client.get("/v1/stats/overview", params={"as_of": "2020-05-31"})
-            ).json()
+            yield SeededDatabase(database, client, builders.bearer_for(auditor, settings), report)
     finally:
         await database.dispose()
+
+
+async def test_overview_reproduces_the_seeded_figures(small_seed: SeededDatabase) -> None:
+    figures = (await small_seed.client.get("/v1/stats/overview")).json()
+    end_of_may = await small_seed.overview("2020-05-31")
     expected = {
-        "talents": scale.talents,
-        "technologies": scale.technologies,
-        "policies": scale.policies,
-        "ip_assets": scale.ip_assets,
-        "financial_institutions": scale.financial_institutions,
-        "universities_and_institutes": scale.universities + scale.research_institutes,
+        "talents": SMALL.talents,
+        "technologies": SMALL.technologies,
+        "policies": SMALL.policies,
+        "ip_assets": SMALL.ip_assets,
+        "financial_institutions": SMALL.financial_institutions,
+        "universities_and_institutes": SMALL.universities + SMALL.research_institutes,
     }
     assert {name: figures[name] for name in FIELDS} == expected
     # the figures are the platform's as of the end of May 2020
     assert {name: end_of_may[name] for name in FIELDS} == expected
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+async def test_overview_shows_the_seeded_deals_as_of_a_time(small_seed: SeededDatabase) -> None:
+    async with small_seed.database.unit_of_work(write=False) as session:
+        deals = (await session.scalars(select(Deal))).all()
+        settlements = (
+            await session.scalars(
+                select(JournalEntry)
+                .where(JournalEntry.kind == EntryKind.settlement)
+                .order_by(JournalEntry.occurred_at)
+            )
+        ).all()
+        reversals = await session.scalar(
+            select(func.count()).where(JournalEntry.kind == EntryKind.reversal)
+        )
+    assert settlements
+    assert reversals == 0
+
+    # The plan's figures: gross released per category, taxed at the default rates.
+    planned = SMALL.deals.released_yuan
+    volume = sum(planned.values()) * 100
+    tax = sum(share(yuan * 100, DEFAULT_TAX_RATE_BP[c.value]) for c, yuan in planned.items())
+    # The deals table agrees, and so do the settlement entries.
+    assert sum(d.released_fen for d in deals) == volume
+    assert sum(d.tax_fen for d in deals) == tax
+    assert sum(e.volume_fen for e in settlements) == volume
+    assert sum(e.tax_fen for e in settlements) == tax
+    buyers = {d.buyer_id for d in deals if d.released_fen}
+    assert len(buyers) == SMALL.enterprises
+    report = small_seed.report.deals
+    assert (report.transaction_volume_fen, report.tax_total_fen) == (volume, tax)
+    assert report.enterprises_served == SMALL.enterprises
+
+    for as_of in ("2020-05-31", "2026-01-01"):
+        figures = await small_seed.overview(as_of)
+        assert figures["transaction_volume"] == _yuan(volume) == "961700.00"
+        assert figures["tax_total"] == _yuan(tax) == "112193.00"
+        assert figures["enterprises_served"] == SMALL.enterprises
+        assert figures["currency"] == "CNY"
+
+    # Before the first settlement: nothing; from its instant: it alone (and its buyer).
+    first = settlements[0]
+    day_before = first.occurred_at.astimezone(SHANGHAI).date() - timedelta(days=1)
+    for as_of in ("2019-09-20", day_before.isoformat(), _iso(first.occurred_at - MICROSECOND)):
+        figures = await small_seed.overview(as_of)
+        assert figures["transaction_volume"] == "0.00", as_of
+        assert figures["tax_total"] == "0.00"
+        assert figures["enterprises_served"] == 0
+    at_first = await small_seed.overview(_iso(first.occurred_at))
+    same_instant = [e for e in settlements if e.occurred_at == first.occurred_at]
+    assert at_first["transaction_volume"] == _yuan(sum(e.volume_fen for e in same_instant))
+    assert at_first["tax_total"] == _yuan(sum(e.tax_fen for e in same_instant))
+    assert at_first["enterprises_served"] == 1
+
+    # Any day in between: the entries up to its end (Shanghai), as the auditors' totals say.
+    for day in (date(2019, 12, 31), date(2020, 2, 29), date(2020, 4, 15)):
+        end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI)
+        until = [e for e in settlements if e.occurred_at < end]
+        figures = await small_seed.overview(day.isoformat())
+        assert figures["transaction_volume"] == _yuan(sum(e.volume_fen for e in until))
+        assert figures["tax_total"] == _yuan(sum(e.tax_fen for e in until))
+        assert figures["enterprises_served"] == len({e.buyer_id for e in until})
+        totals = await small_seed.client.get(
+            "/v1/ledger/totals", params={"to": day.isoformat()}, headers=small_seed.auditor
+        )
+        assert totals.status_code == 200, totals.text
+        (row,) = totals.json()["groups"]
+        assert row["transaction_volume"] == figures["transaction_volume"]
+        assert row["tax_total"] == figures["tax_total"]
+        assert row["enterprises_served"] == figures["enterprises_served"]
+
+    verified = await small_seed.client.get("/v1/ledger/verify", headers=small_seed.auditor)
+    assert verified.status_code == 200, verified.text
+    assert verified.json()["ok"] is True
+    assert verified.json()["entries_checked"] == report.entries
+
+    # A settlement reversed now takes its amounts back from now on, not from 2020.
+    reversed_ = settlements[-1]
+    operator = Principal(
+        kind=PrincipalKind.user,
+        id=uuid.uuid4(),
+        role=Role.operator,
+        organization_id=None,
+        scopes=ROLE_SCOPES[Role.operator],
+    )
+    async with small_seed.database.unit_of_work(write=True) as session:
+        await deals_service.reverse_entry(
+            session, operator, reversed_.id, reason="合同金额录入错误"
+        )
+    net: dict[uuid.UUID, int] = {}
+    for entry in settlements:
+        if entry.id != reversed_.id:
+            assert entry.buyer_id is not None
+            net[entry.buyer_id] = net.get(entry.buyer_id, 0) + entry.volume_fen
+    now = (await small_seed.client.get("/v1/stats/overview")).json()
+    assert now["transaction_volume"] == _yuan(volume - reversed_.volume_fen)
+    assert now["tax_total"] == _yuan(tax - reversed_.tax_fen)
+    assert now["enterprises_served"] == len([b for b, fen in net.items() if fen > 0])
+    assert (await small_seed.overview("2020-05-31"))["transaction_volume"] == _yuan(volume)
+
+
+def _iso(moment_: datetime) -> str:
+    return moment_.astimezone(UTC).isoformat()
+
+
+async def test_as_of_midnight_is_an_instant_not_a_day(client: AsyncClient) -> None:
+    """2020-05-31T00:00:00Z is that instant; 2020-05-31 is the whole day (Shanghai)."""
+    instant = await client.get("/v1/stats/overview", params={"as_of": "2020-05-31T00:00:00Z"})
+    day = await client.get("/v1/stats/overview", params={"as_of": "2020-05-31"})
+    assert datetime.fromisoformat(instant.json()["as_of"]) == datetime(2020, 5, 31, tzinfo=UTC)
+    assert datetime.fromisoformat(day.json()["as_of"]) == datetime(
+        2020, 5, 31, 15, 59, 59, 999_999, tzinfo=UTC
+    )
+    naive = await client.get("/v1/stats/overview", params={"as_of": "2020-05-31T08:00:00"})
+    assert naive.status_code == 422

@@ -1,0 +1,244 @@
+"""/v1/ledger: what auditors read (role auditor or scope ledger:read; read-only), and the
+reversal of an entry (operators)."""
+
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import problem_responses
+from app.core.pagination import DEFAULT_LIMIT, Page
+from app.core.routing import PrefixRouter
+from app.core.security import Principal, Scope
+from app.models.ledger import EntryKind, JournalEntry
+from app.routers.deps import (
+    CurrentPrincipal,
+    Cursor,
+    DatabaseDep,
+    Limit,
+    RequireScope,
+    SessionDep,
+    SettingsDep,
+)
+from app.routers.money import IdempotencyKey, idempotent
+from app.schemas.base import DayOrTime
+from app.schemas.deals import EntryReverse
+from app.schemas.ledger import AccountList, AccountRead, EntryPage, EntryRead, Totals, Verification
+from app.services import audit
+from app.services import deals as deals_service
+from app.services import ledger as ledger_service
+from app.services.stats import moment
+
+router = PrefixRouter(prefix="/v1/ledger", tags=["ledger"])
+
+Auditor = Annotated[Principal, Depends(RequireScope(Scope.ledger_read))]
+READ_ERRORS = problem_responses(400, 401, 403, 422)
+
+
+When = DayOrTime
+
+
+def _start(value: When | None, zone: str) -> datetime | None:
+    """A ``from``: the time given, or the start of the day given (platform time zone)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time.min, tzinfo=ZoneInfo(zone))
+
+
+def _end(value: When | None, zone: str) -> datetime | None:
+    """A ``to`` (exclusive): the time given, or the end of the day given."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
+
+
+FromQuery = Annotated[
+    When | None,
+    Query(alias="from", description="A time, or a day (from its start, platform time zone)."),
+]
+ToQuery = Annotated[
+    When | None,
+    Query(alias="to", description="A time (exclusive), or a day (through its end)."),
+]
+
+
+def _account(item: audit.AccountBalance) -> AccountRead:
+    return AccountRead.model_validate(
+        {
+            "id": item.account.id,
+            "code": item.account.code,
+            "kind": item.account.kind,
+            "organization_id": item.account.organization_id,
+            "may_go_negative": item.account.may_go_negative,
+            "balance": item.balance_fen,
+            "as_of": item.as_of,
+        }
+    )
+
+
+@router.get("/accounts", response_model=AccountList, responses=READ_ERRORS)
+async def list_ledger_accounts(session: SessionDep, _: Auditor) -> AccountList:
+    """Every ledger account with its current balance."""
+    return AccountList(items=[_account(a) for a in await audit.list_accounts(session)])
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response_model=AccountRead,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_ledger_account(
+    account_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Auditor,
+    as_of: Annotated[
+        When | None,
+        Query(description="Balance at this time, or at the end of this day; default now."),
+    ] = None,
+) -> AccountRead:
+    """One account and its balance, now or at any past time."""
+    at = moment(as_of, settings.timezone) if as_of is not None else None
+    return _account(await audit.account_balance(session, account_id, as_of=at))
+
+
+@router.get("/entries", response_model=EntryPage, responses=READ_ERRORS)
+async def list_ledger_entries(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Auditor,
+    deal_id: uuid.UUID | None = None,
+    account_id: uuid.UUID | None = None,
+    kind: EntryKind | None = None,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[JournalEntry]:
+    """Journal entries with their postings, in the order they happened."""
+    return await audit.list_entries(
+        session,
+        deal_id=deal_id,
+        account_id=account_id,
+        kind=kind,
+        start=_start(start, settings.timezone),
+        end=_end(end, settings.timezone),
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+@router.get("/totals", response_model=Totals, responses=READ_ERRORS)
+async def get_ledger_totals(
+    session: SessionDep,
+    settings: SettingsDep,
+    _: Auditor,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    group_by: audit.GroupBy = audit.GroupBy.none,
+) -> Totals:
+    """Settled volume, tax, fee, deals settled and enterprises served, per calendar period
+    (platform time zone), category, seller or buyer; read from the entries."""
+    rows = await audit.totals(
+        session,
+        start=_start(start, settings.timezone),
+        end=_end(end, settings.timezone),
+        group_by=group_by,
+        zone=settings.timezone,
+    )
+    return Totals.model_validate(
+        {"group_by": group_by.value, "timezone": settings.timezone, "groups": rows}
+    )
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The entries of the period, streamed.",
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "entry_id,chain,seq,occurred_at,kind,deal_id,category,line,"
+                    "account,amount,memo,hash\n",
+                },
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": '2020-04-20 * "settlement" "结算 盾构刀盘耐磨涂层技术转让"\n',
+                },
+            },
+        },
+        **READ_ERRORS,
+    },
+)
+async def export_ledger(
+    request: Request,
+    settings: SettingsDep,
+    _: Auditor,
+    export_format: Annotated[Literal["csv", "beancount"], Query(alias="format")] = "csv",
+    start: FromQuery = None,
+    end: ToQuery = None,
+) -> StreamingResponse:
+    """The ledger as CSV (one row per posting) or as a Beancount file with balance
+    assertions at the end of the period (``bean-check`` accepts it)."""
+    db = request.app.state.db
+    zone = settings.timezone
+    first, last = _start(start, zone), _end(end, zone)
+    audit.check_period(first, last)  # an empty period is a 422 before anything streams
+
+    async def stream() -> Any:
+        async with db.unit_of_work(write=False) as session:
+            if export_format == "csv":
+                chunks = audit.export_csv(session, start=first, end=last)
+            else:
+                chunks = audit.export_beancount(session, start=first, end=last, zone=zone)
+            async for chunk in chunks:
+                yield chunk.encode()
+
+    name = "ledger.csv" if export_format == "csv" else "ledger.beancount"
+    media = "text/csv; charset=utf-8" if export_format == "csv" else "text/plain; charset=utf-8"
+    return StreamingResponse(
+        stream(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/verify", response_model=Verification, responses=READ_ERRORS)
+async def verify_ledger(session: SessionDep, _: Auditor) -> ledger_service.Verification:
+    """Recompute every hash chain, every entry's zero sum and every balance."""
+    return await ledger_service.verify(session)
+
+
+@router.post(
+    "/entries/{entry_id}/reverse",
+    status_code=201,
+    response_model=EntryRead,
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
+)
+async def reverse_ledger_entry(
+    entry_id: uuid.UUID,
+    body: EntryReverse,
+    request: Request,
+    db: DatabaseDep,
+    principal: CurrentPrincipal,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Undo an entry with one opposite entry (at most one per entry) and put its deal back
+    where it was (operators)."""
+
+    async def work(session: AsyncSession) -> tuple[int, Any]:
+        reversal_id = await deals_service.reverse_entry(
+            session, principal, entry_id, reason=body.reason
+        )
+        entry = await session.get(JournalEntry, reversal_id)
+        return 201, EntryRead.model_validate(entry).model_dump(mode="json")
+
+    return await idempotent(
+        request, db, principal, idempotency_key, body.model_dump(mode="json"), work
+    )

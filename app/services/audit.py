@@ -1,0 +1,447 @@
+"""What auditors read from the ledger: accounts and balances (also as of a past time),
+entries, totals by period or party, and exports (CSV, Beancount)."""
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, null, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.core.errors import NotFound, ValidationFailed
+from app.core.pagination import KeysetOrder, Page, paginate
+from app.models.ledger import (
+    AccountKind,
+    EntryKind,
+    JournalEntry,
+    LedgerAccount,
+    LedgerBalance,
+    Posting,
+)
+from app.models.orgs import Organization
+from app.schemas.base import fen_to_yuan
+from app.services import ledger
+
+
+class GroupBy(StrEnum):
+    none = "none"
+    month = "month"
+    quarter = "quarter"
+    year = "year"
+    category = "category"
+    seller = "seller"
+    buyer = "buyer"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    account: LedgerAccount
+    balance_fen: int
+    as_of: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsRow:
+    group: str | None
+    transaction_volume_fen: int
+    tax_total_fen: int
+    fee_total_fen: int
+    deals_settled: int
+    enterprises_served: int
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+async def list_accounts(session: AsyncSession) -> list[AccountBalance]:
+    balances = dict(
+        (
+            await session.execute(
+                select(LedgerBalance.account_id, func.sum(LedgerBalance.balance_fen)).group_by(
+                    LedgerBalance.account_id
+                )
+            )
+        ).all()
+    )
+    accounts = (await session.scalars(select(LedgerAccount).order_by(LedgerAccount.code))).all()
+    return [AccountBalance(a, int(balances.get(a.id, 0)), None) for a in accounts]
+
+
+async def account_balance(
+    session: AsyncSession, account_id: uuid.UUID, *, as_of: datetime | None
+) -> AccountBalance:
+    account = await session.get(LedgerAccount, account_id)
+    if account is None:
+        raise NotFound(f"No ledger account {account_id}.")
+    if as_of is None:
+        return AccountBalance(account, await ledger.balance(session, account_id), None)
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Posting.amount_fen), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(Posting.account_id == account_id, JournalEntry.occurred_at <= as_of)
+    )
+    return AccountBalance(account, int(total or 0), as_of)
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+ENTRY_ORDER = KeysetOrder("entries:time", (JournalEntry.occurred_at, JournalEntry.id), False)
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    deal_id: uuid.UUID | None,
+    account_id: uuid.UUID | None,
+    kind: EntryKind | None,
+    start: datetime | None,
+    end: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[JournalEntry]:
+    """Entries oldest first (the order they happened in), each with its postings."""
+    stmt = select(JournalEntry)
+    if deal_id is not None:
+        stmt = stmt.where(JournalEntry.deal_id == deal_id)
+    if account_id is not None:
+        stmt = stmt.where(
+            JournalEntry.id.in_(select(Posting.entry_id).where(Posting.account_id == account_id))
+        )
+    if kind is not None:
+        stmt = stmt.where(JournalEntry.kind == kind)
+    stmt = stmt.where(*_period(start, end))
+    return await paginate(session, stmt, order=ENTRY_ORDER, limit=limit, cursor=cursor)
+
+
+def check_period(start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise ValidationFailed("'to' must be after 'from'.", code="empty_period")
+
+
+def _period(start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
+    check_period(start, end)
+    conditions = []
+    if start is not None:
+        conditions.append(JournalEntry.occurred_at >= start)
+    if end is not None:
+        conditions.append(JournalEntry.occurred_at < end)
+    return conditions
+
+
+# --- totals ----------------------------------------------------------------------------------
+
+
+def _period_key(session: AsyncSession, unit: GroupBy, zone: str) -> ColumnElement[Any]:
+    """The calendar period (in ``zone``) of an entry, as text: 2020-05, 2020-Q2, 2020."""
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(zone, JournalEntry.occurred_at)
+        if unit is GroupBy.month:
+            return func.to_char(local, "YYYY-MM")
+        if unit is GroupBy.quarter:
+            return func.to_char(local, 'YYYY-"Q"Q')
+        return func.to_char(local, "YYYY")
+    return func.innoshare_period(JournalEntry.occurred_at, zone, unit.value)
+
+
+def _settlements(start: datetime | None, end: datetime | None) -> list[ColumnElement[bool]]:
+    """Settlement entries (and reversals of settlements) of the period."""
+    reversed_settlement = and_(
+        JournalEntry.kind == EntryKind.reversal, JournalEntry.volume_fen != 0
+    )
+    return [
+        (JournalEntry.kind == EntryKind.settlement) | reversed_settlement,
+        *_period(start, end),
+    ]
+
+
+async def totals(
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: GroupBy,
+    zone: str,
+) -> list[TotalsRow]:
+    """Volume (gross released to sellers), tax and fee per group: the sums of the period's
+    settlement entries and of the reversals of settlements. Deals settled: the deals with net
+    money released in the group (a settlement reversed within the group nets to nothing), and
+    enterprises served: their distinct buyers.
+
+    Everything is read from the entries of the period alone, so a closed period's figures never
+    change: a reversal posted later takes its amounts back in its own period."""
+    group: ColumnElement[Any] | InstrumentedAttribute[Any]
+    if group_by is GroupBy.none:
+        group = null()
+    elif group_by is GroupBy.category:
+        group = JournalEntry.category
+    elif group_by is GroupBy.seller:
+        group = JournalEntry.seller_id
+    elif group_by is GroupBy.buyer:
+        group = JournalEntry.buyer_id
+    else:
+        group = _period_key(session, group_by, zone)
+    # The group key is computed once, in the innermost query, and grouped by name above it:
+    # PostgreSQL would not match an expression with bound parameters (the time zone) written
+    # twice, in SELECT and in GROUP BY.
+    entries = (
+        select(
+            group.label("grp"),
+            JournalEntry.deal_id,
+            JournalEntry.buyer_id,
+            JournalEntry.volume_fen,
+            JournalEntry.tax_fen,
+            JournalEntry.fee_fen,
+        )
+        .where(*_settlements(start, end))
+        .subquery("entries")
+    )
+    per_deal = (
+        select(
+            entries.c.grp,
+            entries.c.deal_id,
+            entries.c.buyer_id,
+            func.sum(entries.c.volume_fen).label("volume"),
+            func.sum(entries.c.tax_fen).label("tax"),
+            func.sum(entries.c.fee_fen).label("fee"),
+        )
+        .group_by(entries.c.grp, entries.c.deal_id, entries.c.buyer_id)
+        .subquery("per_deal")
+    )
+    released = per_deal.c.volume > 0
+    stmt: Select[Any] = (
+        select(
+            per_deal.c.grp,
+            func.coalesce(func.sum(per_deal.c.volume), 0),
+            func.coalesce(func.sum(per_deal.c.tax), 0),
+            func.coalesce(func.sum(per_deal.c.fee), 0),
+            func.count(distinct(case((released, per_deal.c.deal_id)))),
+            func.count(distinct(case((released, per_deal.c.buyer_id)))),
+        )
+        .group_by(per_deal.c.grp)
+        .order_by(per_deal.c.grp)
+    )
+    rows = (await session.execute(stmt)).all()
+    result = [
+        TotalsRow(
+            group=None if grp is None else str(grp.value if isinstance(grp, StrEnum) else grp),
+            transaction_volume_fen=int(volume),
+            tax_total_fen=int(tax),
+            fee_total_fen=int(fee),
+            deals_settled=int(deals),
+            enterprises_served=int(buyers),
+        )
+        for grp, volume, tax, fee, deals, buyers in rows
+    ]
+    if group_by is GroupBy.none and not result:
+        result = [TotalsRow(None, 0, 0, 0, 0, 0)]
+    return result
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+EXPORT_BATCH = 1000
+CSV_HEADER = [
+    "entry_id",
+    "chain",
+    "seq",
+    "occurred_at",
+    "kind",
+    "deal_id",
+    "category",
+    "line",
+    "account",
+    "amount",
+    "memo",
+    "hash",
+]
+
+
+async def hold_snapshot(session: AsyncSession) -> None:
+    """Make the session's reads one snapshot, so an export's many queries (accounts, pages of
+    entries, balances) agree with one another while entries are being written.
+
+    Read sessions run each statement on its own (autocommit); this one is begun as a read
+    transaction instead: REPEATABLE READ on PostgreSQL, a deferred BEGIN on SQLite (in WAL
+    mode a reader keeps the snapshot of its first read and does not block writers). A session
+    joined to a transaction its caller holds (the tests') keeps that transaction's view.
+    """
+    if session.in_transaction() or not isinstance(session.bind, AsyncEngine):
+        return
+    level = "REPEATABLE READ" if session.bind.dialect.name == "postgresql" else "SERIALIZABLE"
+    await session.connection(execution_options={"isolation_level": level})
+
+
+async def _entries_with_postings(
+    session: AsyncSession, start: datetime | None, end: datetime | None
+) -> AsyncIterator[tuple[JournalEntry, list[tuple[uuid.UUID, int]]]]:
+    cursor: str | None = None
+    while True:
+        page = await list_entries(
+            session,
+            deal_id=None,
+            account_id=None,
+            kind=None,
+            start=start,
+            end=end,
+            limit=EXPORT_BATCH,
+            cursor=cursor,
+        )
+        for entry in page.items:
+            yield entry, [(p.account_id, p.amount_fen) for p in entry.postings]
+        session.expunge_all()
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def export_csv(
+    session: AsyncSession, *, start: datetime | None, end: datetime | None
+) -> AsyncIterator[str]:
+    """One row per posting, entries in the order they happened; amounts as decimal strings
+    (CNY), positive for what the account receives."""
+    await hold_snapshot(session)
+    codes = dict((await session.execute(select(LedgerAccount.id, LedgerAccount.code))).all())
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    async for entry, lines in _entries_with_postings(session, start, end):
+        for line, (account_id, amount) in enumerate(lines, start=1):
+            writer.writerow(
+                [
+                    entry.id,
+                    entry.chain,
+                    entry.seq,
+                    entry.occurred_at.isoformat(),
+                    entry.kind.value,
+                    entry.deal_id or "",
+                    entry.category.value if entry.category else "",
+                    line,
+                    codes[account_id],
+                    fen_to_yuan(amount),
+                    entry.memo,
+                    entry.hash,
+                ]
+            )
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+#: Beancount account of each kind, from the platform's books: money it holds is an asset
+#: (bank), money it owes is a liability (escrow, sellers' payables, tax), its fee is income.
+#: A posting's amount in the ledger is what the account receives; in the platform's books that
+#: is the opposite sign (receiving into escrow is a credit to a liability), so amounts flip.
+BEANCOUNT_ACCOUNTS = {
+    AccountKind.bank: "Assets:Bank:Clearing",
+    AccountKind.escrow: "Liabilities:Escrow",
+    AccountKind.fee_revenue: "Income:PlatformFees",
+    AccountKind.tax_payable: "Liabilities:TaxPayable",
+}
+ONE_MICROSECOND = timedelta(microseconds=1)
+ONE_DAY = timedelta(days=1)
+
+
+def beancount_account(account: LedgerAccount) -> str:
+    if account.kind is AccountKind.organization:
+        assert account.organization_id is not None
+        return f"Liabilities:Payable:Org-{account.organization_id.hex}"
+    return BEANCOUNT_ACCOUNTS[account.kind]
+
+
+def _quote(text: str) -> str:
+    return '"' + _one_line(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def export_beancount(
+    session: AsyncSession, *, start: datetime | None, end: datetime | None, zone: str
+) -> AsyncIterator[str]:
+    """A Beancount file of the period: ASCII account names, Chinese narration, every amount
+    explicit; the balances before the period as one opening transaction, and a balance
+    assertion per account after the period's last day (``bean-check`` verifies them).
+
+    Dates are days of ``zone``. The assertions are the accounts' balances at the end of the
+    period read from the database, not sums of what was written, so ``bean-check`` also proves
+    that the file holds every entry of the period."""
+    await hold_snapshot(session)
+    tz = ZoneInfo(zone)
+    accounts = (await session.scalars(select(LedgerAccount).order_by(LedgerAccount.code))).all()
+    names = {a.id: beancount_account(a) for a in accounts}
+    org_ids = [a.organization_id for a in accounts if a.organization_id]
+    orgs = dict(
+        (
+            await session.execute(
+                select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))
+            )
+        ).all()
+    )
+    # A balance assertion holds at the start of its day: the day after the period's last day
+    # sees every entry of the period (the entries of a period that runs on into the future
+    # are dated up to their own day: see below).
+    last_moment = (end or datetime.now(UTC)) - ONE_MICROSECOND
+    assertion_day = last_moment.astimezone(tz).date() + ONE_DAY
+    earliest = await session.scalar(select(func.min(JournalEntry.occurred_at)))
+    open_day = min(assertion_day, earliest.astimezone(tz).date() if earliest else assertion_day)
+    out = ['option "title" "InnoShare settlement ledger"', 'option "operating_currency" "CNY"', ""]
+    for account in accounts:
+        owner = account.organization_id
+        label = _one_line(orgs.get(owner, account.code) if owner else account.code)
+        out.append(f"{open_day.isoformat()} open {names[account.id]} CNY ; {label}")
+    out.append("")
+    if start is not None:
+        held_before = await _balances(session, None, start)
+        opening = [(a, held_before[a.id]) for a in accounts if held_before.get(a.id)]
+        if opening:
+            # The postings of all accounts sum to zero, so the opening needs no equity leg.
+            day = (start - ONE_MICROSECOND).astimezone(tz).date()
+            out.append(f'{day.isoformat()} * "opening" "期初余额"')
+            for account, held in opening:
+                out.append(f"  {names[account.id]}  {fen_to_yuan(-held)} CNY")
+            out.append("")
+    yield "\n".join(out) + "\n"
+    chunk: list[str] = []
+    async for entry, lines in _entries_with_postings(session, start, end):
+        day = entry.occurred_at.astimezone(tz).date()
+        assertion_day = max(assertion_day, day + ONE_DAY)
+        narration = entry.memo or entry.kind.value
+        chunk.append(f"{day.isoformat()} * {_quote(entry.kind.value)} {_quote(narration)}")
+        chunk.append(f'  entry: "{entry.id}"')
+        chunk.append(f'  hash: "{entry.hash}"')
+        for account_id, amount in lines:
+            chunk.append(f"  {names[account_id]}  {fen_to_yuan(-amount)} CNY")
+        chunk.append("")
+        if len(chunk) > 2000:
+            yield "\n".join(chunk) + "\n"
+            chunk = []
+    held_at_end = await _balances(session, None, end)
+    for account in accounts:
+        held = held_at_end.get(account.id, 0)
+        chunk.append(
+            f"{assertion_day.isoformat()} balance {names[account.id]}  {fen_to_yuan(-held)} CNY"
+        )
+    yield "\n".join(chunk) + "\n"
+
+
+async def _balances(
+    session: AsyncSession, start: datetime | None, end: datetime | None
+) -> dict[uuid.UUID, int]:
+    """Each account's sum of postings of the period (the balance, when it has no start)."""
+    rows = await session.execute(
+        select(Posting.account_id, func.sum(Posting.amount_fen))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(*_period(start, end))
+        .group_by(Posting.account_id)
+    )
+    return {account_id: int(total) for account_id, total in rows.all()}

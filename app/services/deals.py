@@ -1,0 +1,480 @@
+"""Deals and the money they move: create, fund, settle (whole or by milestone), refund,
+cancel, and reversing a ledger entry.
+
+Every operation that moves money locks the deal row first, then writes one journal entry per
+movement through :mod:`app.services.ledger`:
+
+- funding: bank → escrow, the gross;
+- settling a release R: escrow → seller (net), fee revenue (fee), tax payable (tax);
+- refunding: escrow → bank, whatever escrow still holds for the deal.
+
+Fee and tax are computed on what has been released so far, rounded half up to the fen, minus
+what earlier releases already took: however a deal is split into milestones, its fee and tax
+are those of its whole released amount, and the seller's net is the remainder. Nothing is
+left over, so there is no rounding account.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.db import utcnow
+from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.pagination import KeysetOrder, Page, paginate
+from app.core.security import Principal, Role, Scope
+from app.models.catalog import CatalogStatus
+from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
+from app.models.ledger import EntryKind, JournalEntry, Posting
+from app.models.orgs import Organization, OrganizationKind
+from app.models.technologies import Technology
+from app.services import ledger
+from app.services.ledger import BANK, ESCROW, FEE_REVENUE, TAX_PAYABLE, EntryFacts
+
+BASIS_POINTS = 10_000
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+
+
+def share(amount_fen: int, rate_bp: int) -> int:
+    """``amount × rate`` in fen, rounded half up (amounts are never negative here)."""
+    return (amount_fen * rate_bp + BASIS_POINTS // 2) // BASIS_POINTS
+
+
+def principal_label(principal: Principal) -> str:
+    return f"{principal.kind.value}:{principal.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneInput:
+    title: str
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class DealInput:
+    technology_id: uuid.UUID
+    title: str
+    category: ContractCategory
+    gross_fen: int
+    buyer_id: uuid.UUID | None = None
+    terms: str | None = None
+    milestones: Sequence[MilestoneInput] = ()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _sees_all(principal: Principal) -> bool:
+    return principal.is_staff or principal.role is Role.auditor
+
+
+def _visible(principal: Principal) -> ColumnElement[bool] | None:
+    if _sees_all(principal):
+        return None
+    org = principal.organization_id
+    return or_(Deal.buyer_id == org, Deal.seller_id == org)
+
+
+async def get_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    deal = await session.get(Deal, deal_id)
+    if deal is None or not (
+        _sees_all(principal) or principal.organization_id in (deal.buyer_id, deal.seller_id)
+    ):
+        raise NotFound(f"No deal {deal_id}.")
+    return deal
+
+
+NEWEST = KeysetOrder("deals:newest", (Deal.created_at, Deal.id))
+
+
+async def list_deals(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    status: DealStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Deal]:
+    stmt = select(Deal)
+    visible = _visible(principal)
+    if visible is not None:
+        stmt = stmt.where(visible)
+    if status is not None:
+        stmt = stmt.where(Deal.status == status)
+    return await paginate(session, stmt, order=NEWEST, limit=limit, cursor=cursor)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+async def _locked(session: AsyncSession, deal_id: uuid.UUID) -> Deal:
+    """The deal, its row locked until the transaction ends (SQLite: writers are serialized)."""
+    stmt = (
+        select(Deal)
+        .where(Deal.id == deal_id)
+        .options(selectinload(Deal.milestones))
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Deal)
+    deal = await session.scalar(stmt)
+    if deal is None:
+        raise NotFound(f"No deal {deal_id}.")
+    return deal
+
+
+def _require(deal: Deal, action: str, *allowed: DealStatus) -> None:
+    if deal.status not in allowed:
+        raise IllegalTransition(
+            f"A {deal.status.value} deal cannot be {action}"
+            f" (only a {' or '.join(s.value for s in allowed)} one)."
+        )
+
+
+async def create_deal(
+    session: AsyncSession,
+    principal: Principal,
+    values: DealInput,
+    *,
+    fee_rate_bp: dict[str, int],
+    tax_rate_bp: dict[str, int],
+) -> Deal:
+    principal.require_scope(Scope.deals_write)
+    technology = await session.get(Technology, values.technology_id)
+    if technology is None or technology.status is not CatalogStatus.published:
+        raise ValidationFailed(
+            f"No published technology {values.technology_id} to contract for.",
+            code="unknown_technology",
+        )
+    if principal.is_staff:
+        if values.buyer_id is None:
+            raise ValidationFailed("Name the buyer (buyer_id).", code="buyer_required")
+        buyer_id = values.buyer_id
+    else:
+        if values.buyer_id not in (None, principal.organization_id):
+            raise Forbidden("You can only buy for your own organization.", code="not_your_org")
+        if principal.organization_id is None:
+            raise Forbidden("Only a member of an enterprise can buy.", code="not_your_org")
+        buyer_id = principal.organization_id
+    buyer = await session.get(Organization, buyer_id)
+    if buyer is None or buyer.kind is not OrganizationKind.enterprise:
+        raise ValidationFailed("The buyer must be an enterprise.", code="buyer_not_enterprise")
+    if buyer_id == technology.owner_id:
+        raise ValidationFailed("An organization cannot buy its own listing.", code="self_deal")
+    if values.milestones and sum(m.amount_fen for m in values.milestones) != values.gross_fen:
+        raise ValidationFailed(
+            "The milestones' amounts must add up to the gross amount.",
+            code="milestones_do_not_add_up",
+        )
+    deal = Deal(
+        buyer_id=buyer_id,
+        seller_id=technology.owner_id,
+        technology_id=technology.id,
+        title=values.title,
+        terms=values.terms,
+        category=values.category,
+        gross_fen=values.gross_fen,
+        fee_rate_bp=fee_rate_bp[values.category.value],
+        tax_rate_bp=tax_rate_bp[values.category.value],
+        created_by=principal_label(principal),
+        milestones=[
+            DealMilestone(position=n, title=m.title, amount_fen=m.amount_fen)
+            for n, m in enumerate(values.milestones, start=1)
+        ],
+    )
+    session.add(deal)
+    await session.flush()
+    return deal
+
+
+def _facts(deal: Deal, kind: EntryKind, principal: Principal, **extra: object) -> EntryFacts:
+    return EntryFacts(
+        kind=kind,
+        created_by=principal_label(principal),
+        deal_id=deal.id,
+        category=deal.category,
+        buyer_id=deal.buyer_id,
+        seller_id=deal.seller_id,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    """The buyer's payment arrived (operators record it): the gross goes into escrow."""
+    principal.require_role(Role.admin, Role.operator)
+    deal = await _locked(session, deal_id)
+    _require(deal, "funded", DealStatus.created)
+    now = utcnow()
+    await ledger.post_entry(
+        session,
+        _facts(deal, EntryKind.funding, principal, memo=funding_memo(deal.title)),
+        funding_postings(deal.gross_fen),
+        occurred_at=now,
+    )
+    deal.status, deal.escrow_fen, deal.funded_at = DealStatus.funded, deal.gross_fen, now
+    await session.flush()
+    return deal
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One release of escrow to the seller, split."""
+
+    amount_fen: int
+    fee_fen: int
+    tax_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.amount_fen - self.fee_fen - self.tax_fen
+
+
+def split_release(
+    amount_fen: int,
+    *,
+    released_before_fen: int,
+    fee_before_fen: int,
+    tax_before_fen: int,
+    fee_rate_bp: int,
+    tax_rate_bp: int,
+) -> Release:
+    """Fee and tax of a release: those of everything released so far, minus what earlier
+    releases took (see the module's docstring)."""
+    released = released_before_fen + amount_fen
+    return Release(
+        amount_fen=amount_fen,
+        fee_fen=share(released, fee_rate_bp) - fee_before_fen,
+        tax_fen=share(released, tax_rate_bp) - tax_before_fen,
+    )
+
+
+def funding_postings(gross_fen: int) -> list[tuple[uuid.UUID, int]]:
+    return [(BANK, -gross_fen), (ESCROW, gross_fen)]
+
+
+def settlement_postings(release: Release, seller_account: uuid.UUID) -> list[tuple[uuid.UUID, int]]:
+    postings = [
+        (ESCROW, -release.amount_fen),
+        (seller_account, release.net_fen),
+        (FEE_REVENUE, release.fee_fen),
+        (TAX_PAYABLE, release.tax_fen),
+    ]
+    return [(account, value) for account, value in postings if value]
+
+
+def refund_postings(amount_fen: int) -> list[tuple[uuid.UUID, int]]:
+    return [(ESCROW, -amount_fen), (BANK, amount_fen)]
+
+
+def funding_memo(title: str) -> str:
+    return f"托管资金 {title}"[:500]
+
+
+def settlement_memo(title: str, milestone_title: str | None) -> str:
+    return (f"结算 {title}" + (f" · {milestone_title}" if milestone_title else ""))[:500]
+
+
+def refund_memo(title: str) -> str:
+    return f"退款 {title}"[:500]
+
+
+async def _release(
+    session: AsyncSession,
+    principal: Principal,
+    deal: Deal,
+    amount: int,
+    milestone: DealMilestone | None,
+    now: datetime,
+) -> None:
+    release = split_release(
+        amount,
+        released_before_fen=deal.released_fen,
+        fee_before_fen=deal.fee_fen,
+        tax_before_fen=deal.tax_fen,
+        fee_rate_bp=deal.fee_rate_bp,
+        tax_rate_bp=deal.tax_rate_bp,
+    )
+    seller_account = await ledger.organization_account(session, deal.seller_id)
+    await ledger.post_entry(
+        session,
+        _facts(
+            deal,
+            EntryKind.settlement,
+            principal,
+            milestone_id=milestone.id if milestone else None,
+            volume_fen=amount,
+            fee_fen=release.fee_fen,
+            tax_fen=release.tax_fen,
+            memo=settlement_memo(deal.title, milestone.title if milestone else None),
+        ),
+        settlement_postings(release, seller_account),
+        occurred_at=now,
+    )
+    deal.escrow_fen -= amount
+    deal.released_fen += amount
+    deal.fee_fen += release.fee_fen
+    deal.tax_fen += release.tax_fen
+    if milestone is not None:
+        milestone.status, milestone.settled_at = MilestoneStatus.settled, now
+
+
+async def settle_deal(
+    session: AsyncSession,
+    principal: Principal,
+    deal_id: uuid.UUID,
+    *,
+    milestone_id: uuid.UUID | None,
+) -> Deal:
+    """Release escrow to the seller: one milestone, or everything still held."""
+    deal = await _locked(session, deal_id)
+    if not principal.is_staff:
+        principal.require_scope(Scope.deals_write)
+        if principal.organization_id != deal.buyer_id:
+            if principal.organization_id == deal.seller_id or _sees_all(principal):
+                raise Forbidden("Only the buyer (or an operator) accepts and settles.")
+            raise NotFound(f"No deal {deal_id}.")
+    _require(deal, "settled", DealStatus.funded)
+    now = utcnow()
+    pending = [m for m in deal.milestones if m.status is MilestoneStatus.pending]
+    if milestone_id is not None:
+        chosen = [m for m in deal.milestones if m.id == milestone_id]
+        if not chosen:
+            raise ValidationFailed(
+                f"The deal has no milestone {milestone_id}.", code="unknown_milestone"
+            )
+        if chosen[0].status is not MilestoneStatus.pending:
+            raise IllegalTransition(f"The milestone is already {chosen[0].status.value}.")
+        await _release(session, principal, deal, chosen[0].amount_fen, chosen[0], now)
+    elif pending:
+        for number, milestone in enumerate(pending):
+            # A microsecond apart: entries are listed by time, and these happened in order.
+            now = now + timedelta(microseconds=1) if number else now
+            await _release(session, principal, deal, milestone.amount_fen, milestone, now)
+    else:
+        await _release(session, principal, deal, deal.escrow_fen, None, now)
+    if deal.escrow_fen == 0:
+        deal.status, deal.closed_at = DealStatus.settled, now
+    await session.flush()
+    return deal
+
+
+async def refund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    """Return whatever escrow still holds for the deal to the buyer (operators decide)."""
+    principal.require_role(Role.admin, Role.operator)
+    deal = await _locked(session, deal_id)
+    _require(deal, "refunded", DealStatus.funded)
+    now = utcnow()
+    amount = deal.escrow_fen
+    await ledger.post_entry(
+        session,
+        _facts(deal, EntryKind.refund, principal, memo=refund_memo(deal.title)),
+        refund_postings(amount),
+        occurred_at=now,
+    )
+    deal.escrow_fen, deal.refunded_fen = 0, deal.refunded_fen + amount
+    for milestone in deal.milestones:
+        if milestone.status is MilestoneStatus.pending:
+            milestone.status = MilestoneStatus.refunded
+    deal.status, deal.closed_at = DealStatus.refunded, now
+    await session.flush()
+    return deal
+
+
+async def cancel_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    """Call off a deal nobody has paid for yet (either party or an operator)."""
+    deal = await _locked(session, deal_id)
+    if not principal.is_staff:
+        principal.require_scope(Scope.deals_write)
+        if principal.organization_id not in (deal.buyer_id, deal.seller_id):
+            if _sees_all(principal):
+                raise Forbidden("Auditors read; they do not cancel.")
+            raise NotFound(f"No deal {deal_id}.")
+    _require(deal, "cancelled", DealStatus.created)
+    deal.status, deal.closed_at = DealStatus.cancelled, utcnow()
+    await session.flush()
+    return deal
+
+
+async def reverse_entry(
+    session: AsyncSession, principal: Principal, entry_id: uuid.UUID, *, reason: str
+) -> uuid.UUID:
+    """Undo a journal entry with one opposite entry, and put its deal back where it was."""
+    principal.require_role(Role.admin, Role.operator)
+    original = await session.get(JournalEntry, entry_id)
+    if original is None:
+        raise NotFound(f"No journal entry {entry_id}.")
+    if original.kind is EntryKind.reversal:
+        raise Conflict(
+            "A reversal is not reversed; post the correction instead.", code="entry_is_reversal"
+        )
+    deal = await _locked(session, original.deal_id) if original.deal_id else None
+    already = await session.scalar(
+        select(JournalEntry.id).where(JournalEntry.reverses_id == entry_id)
+    )
+    if already is not None:
+        raise Conflict(f"The entry is already reversed by {already}.", code="already_reversed")
+    lines = (
+        await session.execute(
+            select(Posting.account_id, Posting.amount_fen)
+            .where(Posting.entry_id == entry_id)
+            .order_by(Posting.line)
+        )
+    ).all()
+    if deal is not None:
+        _undo_on_deal(deal, original)
+    facts = EntryFacts(
+        kind=EntryKind.reversal,
+        created_by=principal_label(principal),
+        deal_id=original.deal_id,
+        milestone_id=original.milestone_id,
+        reverses_id=original.id,
+        category=original.category,
+        buyer_id=original.buyer_id,
+        seller_id=original.seller_id,
+        volume_fen=-original.volume_fen,
+        fee_fen=-original.fee_fen,
+        tax_fen=-original.tax_fen,
+        memo=f"冲销 {original.memo}: {reason}"[:500],
+    )
+    reversal = await ledger.post_entry(
+        session, facts, [(account, -amount) for account, amount in lines]
+    )
+    await session.flush()
+    return reversal
+
+
+def _undo_on_deal(deal: Deal, original: JournalEntry) -> None:
+    if original.kind is EntryKind.funding:
+        if deal.status is not DealStatus.funded or deal.escrow_fen != deal.gross_fen:
+            raise IllegalTransition(
+                "Only the funding of a deal that has released and refunded nothing is reversed;"
+                " reverse its settlements and refund first."
+            )
+        deal.status, deal.escrow_fen, deal.funded_at = DealStatus.created, 0, None
+    elif original.kind is EntryKind.settlement:
+        if deal.status not in (DealStatus.funded, DealStatus.settled):
+            raise IllegalTransition(f"The deal is {deal.status.value}: reverse its refund first.")
+        deal.escrow_fen += original.volume_fen
+        deal.released_fen -= original.volume_fen
+        deal.fee_fen -= original.fee_fen
+        deal.tax_fen -= original.tax_fen
+        deal.status, deal.closed_at = DealStatus.funded, None
+        for milestone in deal.milestones:
+            if milestone.id == original.milestone_id:
+                milestone.status, milestone.settled_at = MilestoneStatus.pending, None
+    elif original.kind is EntryKind.refund:
+        if deal.status is not DealStatus.refunded:
+            raise IllegalTransition("The deal is no longer refunded.")
+        deal.escrow_fen += deal.refunded_fen
+        deal.refunded_fen = 0
+        deal.status, deal.closed_at = DealStatus.funded, None
+        for milestone in deal.milestones:
+            if milestone.status is MilestoneStatus.refunded:
+                milestone.status = MilestoneStatus.pending
