@@ -250,6 +250,15 @@ def main() -> int:
         f"{'ALL':28s} {overall['n']:5d} {database['p50_ms']:8.2f} {database['p99_ms']:8.2f}"
         f" {overall['p50_ms']:8.2f} {overall['p99_ms']:8.2f}"
     )
+    throughput = overall["n"] / args.duration
+    if args.concurrency > 1:
+        print(
+            f"{throughput:.0f} searches/s: with {args.concurrency} clients always waiting, a"
+            f" search spends on average {args.concurrency / throughput * 1000:.0f} ms in the"
+            " server (Little's law), most of it queued behind the others"
+        )
+    else:
+        print(f"{throughput:.0f} searches/s, one at a time: each query's own service time")
     print(
         f"client p50/p99 {client_all['p50_ms']}/{client_all['p99_ms']} ms; bare baseline "
         f"client p50/p99 {base['p50_ms']}/{base['p99_ms']} ms"
@@ -260,12 +269,15 @@ def main() -> int:
 
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
-    results[backend] = {
+    # runs at other concurrencies (1: each query's own service time) are kept beside it
+    key = backend if args.concurrency == 16 else f"{backend}@{args.concurrency}"
+    results[key] = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "concurrency": args.concurrency,
         "duration_s": args.duration,
         "workers": args.workers,
+        "searches_per_s": round(throughput, 1),
         "database_overall": database,
         "server_overall": overall,
         "client_overall": client_all,
