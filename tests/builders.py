@@ -8,10 +8,22 @@ from functools import lru_cache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.security import Role, Scope, create_access_token, hash_password_sync
+from app.core.security import (
+    ROLE_SCOPES,
+    Principal,
+    PrincipalKind,
+    Role,
+    Scope,
+    create_access_token,
+    hash_password_sync,
+)
 from app.models.auth import User
+from app.models.catalog import HistoryAction
 from app.models.orgs import Organization, OrganizationKind
+from app.models.technologies import Technology
 from app.services import auth as auth_service
+from app.services import catalog as catalog_service
+from app.services import technologies as technologies_service
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
 
 PASSWORD = "correct horse battery staple"
@@ -120,3 +132,39 @@ async def api_key_actor(
     )
     await session.commit()
     return Actor(headers={"Authorization": f"Bearer {issued.key}"}, organization=organization)
+
+
+def principal(
+    role: Role = Role.operator,
+    *,
+    organization_id: uuid.UUID | None = None,
+    scopes: frozenset[Scope] | None = None,
+) -> Principal:
+    """A signed-in user as services see one (operators act for every organization)."""
+    return Principal(
+        kind=PrincipalKind.user,
+        id=uuid.uuid4(),
+        role=role,
+        organization_id=organization_id,
+        scopes=ROLE_SCOPES[role] if scopes is None else scopes,
+    )
+
+
+async def published_technology(
+    session: AsyncSession, owner: Organization, *, title: str = "盾构刀盘耐磨涂层", trl: int = 6
+) -> Technology:
+    """A technology of ``owner``'s, created and published by an operator, committed."""
+    staff = principal()
+    values = {"title": title, "trl": trl, "tags": [], "external_id": None}
+    item = await catalog_service.create_item(
+        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
+    )
+    await catalog_service.transition_item(
+        session,
+        technologies_service.SPEC,
+        principal=staff,
+        item_id=item.id,
+        action=HistoryAction.publish,
+    )
+    await session.commit()
+    return item

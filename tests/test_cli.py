@@ -10,12 +10,9 @@ from sqlalchemy import select, text
 
 from app.core.db import Database, create_engine
 from app.core.search import match_condition, parse_query
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
 from app.main import create_app
 from app.models.orgs import OrganizationKind
 from app.models.technologies import Technology
-from app.services import catalog as catalog_service
-from app.services import technologies as technologies_service
 from tests import builders
 from tests.conftest import TEST_SECRET, make_settings
 
@@ -124,21 +121,7 @@ async def test_reindex_rebuilds_the_search_index(fresh_database_url: str) -> Non
     try:
         async with database.unit_of_work(write=True) as session:
             owner = await builders.create_organization(session, kind=OrganizationKind.university)
-            staff = Principal(
-                kind=PrincipalKind.user,
-                id=owner.id,
-                role=Role.operator,
-                organization_id=None,
-                scopes=ROLE_SCOPES[Role.operator],
-            )
-            values = {"title": "盾构机刀盘", "trl": 5, "tags": [], "external_id": None}
-            await catalog_service.create_item(
-                session,
-                technologies_service.SPEC,
-                principal=staff,
-                values=values,
-                owner_id=owner.id,
-            )
+            await builders.published_technology(session, owner, title="盾构机刀盘", trl=5)
         sqlite = database.engine.dialect.name == "sqlite"
         if sqlite:
             # What a VACUUM that renumbered rowids leaves behind: an index out of step.

@@ -1,7 +1,6 @@
 """Search: a fixed relevance suite that must give the same answers on SQLite and PostgreSQL,
 plus filters, facets, orders and cross-catalog hits."""
 
-import uuid
 from datetime import date
 from typing import Any
 
@@ -9,7 +8,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
+from app.core.security import Principal
 from app.models.catalog import HistoryAction
 from app.models.orgs import OrganizationKind
 from app.services import catalog as catalog_service
@@ -102,13 +101,7 @@ RELEVANCE_SUITE: list[tuple[str, list[str]]] = [
 
 
 def _operator() -> Principal:
-    return Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
+    return builders.principal()
 
 
 @pytest.fixture

@@ -10,12 +10,9 @@ from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
-from app.models.catalog import HistoryAction
+from app.core.security import Role
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
-from app.services import catalog as catalog_service
-from app.services import technologies as technologies_service
 from tests import builders
 
 
@@ -38,29 +35,6 @@ class Market:
         return self.seller.organization
 
 
-async def published_technology(session: AsyncSession, owner: Organization) -> Technology:
-    staff = Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
-    values = {"title": "盾构刀盘耐磨涂层", "trl": 6, "tags": [], "external_id": None}
-    item = await catalog_service.create_item(
-        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
-    )
-    await catalog_service.transition_item(
-        session,
-        technologies_service.SPEC,
-        principal=staff,
-        item_id=item.id,
-        action=HistoryAction.publish,
-    )
-    await session.commit()
-    return item
-
-
 async def build_market(session: AsyncSession, settings: Settings) -> Market:
     """The cast, committed (also for tests on a database of their own)."""
     enterprise = await builders.create_organization(session, kind=OrganizationKind.enterprise)
@@ -70,7 +44,7 @@ async def build_market(session: AsyncSession, settings: Settings) -> Market:
         auditor=await builders.actor(session, settings, role=Role.auditor),
         buyer=await builders.actor(session, settings, organization=enterprise),
         seller=await builders.actor(session, settings, organization=university),
-        technology=await published_technology(session, university),
+        technology=await builders.published_technology(session, university),
     )
 
 

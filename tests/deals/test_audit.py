@@ -32,7 +32,7 @@ from app.services import audit as audit_service
 from app.services import deals as deals_service
 from app.services import ledger as ledger_service
 from tests import builders
-from tests.deals.conftest import Market, post, published_technology
+from tests.deals.conftest import Market, post
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
@@ -147,7 +147,7 @@ async def book(client: AsyncClient, market: Market, session: AsyncSession, clock
     seller_b = await builders.create_organization(
         session, name="华中科技成果转化研究院", kind=OrganizationKind.research_institute
     )
-    technology_b = await published_technology(session, seller_b)
+    technology_b = await builders.published_technology(session, seller_b)
     e2 = await builders.create_organization(
         session, name="郑州盾构装备有限公司", kind=OrganizationKind.enterprise
     )

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
+from app.core.security import Role
 from app.main import create_app
 from app.models.catalog import HistoryAction
 from app.models.deals import Deal
@@ -57,13 +57,7 @@ async def test_published_items_count_as_of_a_time(
 ) -> None:
     before = (await client.get("/v1/stats/overview")).json()
     owner = await builders.create_organization(session, kind=OrganizationKind.university)
-    staff = Principal(
-        kind=PrincipalKind.user,
-        id=owner.id,
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
+    staff = builders.principal()
     values = {"title": "统计测试", "trl": 3, "tags": [], "external_id": None}
     draft = await catalog_service.create_item(
         session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
@@ -248,13 +242,7 @@ async def test_overview_shows_the_seeded_deals_as_of_a_time(small_seed: SeededDa
 
     # A settlement reversed now takes its amounts back from now on, not from 2020.
     reversed_ = settlements[-1]
-    operator = Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
+    operator = builders.principal()
     async with small_seed.database.unit_of_work(write=True) as session:
         await deals_service.reverse_entry(
             session, operator, reversed_.id, reason="合同金额录入错误"
