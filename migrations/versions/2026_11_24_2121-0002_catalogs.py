@@ -175,7 +175,8 @@ def upgrade() -> None:
             name=op.f("ck_financial_products_rate_order"),
         ),
         sa.CheckConstraint(
-            "term_min_months IS NULL OR term_max_months IS NULL OR term_min_months <= term_max_months",
+            "term_min_months IS NULL OR term_max_months IS NULL"
+            " OR term_min_months <= term_max_months",
             name=op.f("ck_financial_products_term_order"),
         ),
         sa.ForeignKeyConstraint(
