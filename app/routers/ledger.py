@@ -39,17 +39,14 @@ Auditor = Annotated[Principal, Depends(RequireScope(Scope.ledger_read))]
 READ_ERRORS = problem_responses(400, 401, 403, 422)
 
 
-When = DayOrTime
-
-
-def _start(value: When | None, zone: str) -> datetime | None:
+def _start(value: DayOrTime | None, zone: str) -> datetime | None:
     """A ``from``: the time given, or the start of the day given (platform time zone)."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value, time.min, tzinfo=ZoneInfo(zone))
 
 
-def _end(value: When | None, zone: str) -> datetime | None:
+def _end(value: DayOrTime | None, zone: str) -> datetime | None:
     """A ``to`` (exclusive): the time given, or the end of the day given."""
     if value is None or isinstance(value, datetime):
         return value
@@ -57,11 +54,11 @@ def _end(value: When | None, zone: str) -> datetime | None:
 
 
 FromQuery = Annotated[
-    When | None,
+    DayOrTime | None,
     Query(alias="from", description="A time, or a day (from its start, platform time zone)."),
 ]
 ToQuery = Annotated[
-    When | None,
+    DayOrTime | None,
     Query(alias="to", description="A time (exclusive), or a day (through its end)."),
 ]
 
@@ -97,7 +94,7 @@ async def get_ledger_account(
     settings: SettingsDep,
     _: Auditor,
     as_of: Annotated[
-        When | None,
+        DayOrTime | None,
         Query(description="Balance at this time, or at the end of this day; default now."),
     ] = None,
 ) -> AccountRead:
