@@ -183,24 +183,15 @@ async def export_ledger(
 ) -> StreamingResponse:
     """The ledger as CSV (one row per posting) or as a Beancount file with balance
     assertions at the end of the period (``bean-check`` accepts it)."""
-    db = request.app.state.db
     zone = settings.timezone
     first, last = _start(start, zone), _end(end, zone)
     audit.check_period(first, last)  # an empty period is a 422 before anything streams
-
-    async def stream() -> Any:
-        async with db.unit_of_work(write=False) as session:
-            if export_format == "csv":
-                chunks = audit.export_csv(session, start=first, end=last)
-            else:
-                chunks = audit.export_beancount(session, start=first, end=last, zone=zone)
-            async for chunk in chunks:
-                yield chunk.encode()
+    chunks = audit.export(request.app.state.db, export_format, start=first, end=last, zone=zone)
 
     name = "ledger.csv" if export_format == "csv" else "ledger.beancount"
     media = "text/csv; charset=utf-8" if export_format == "csv" else "text/plain; charset=utf-8"
     return StreamingResponse(
-        stream(),
+        chunks,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -230,11 +221,10 @@ async def reverse_ledger_entry(
     where it was (operators)."""
 
     async def work(session: AsyncSession) -> tuple[int, Any]:
-        reversal_id = await deals_service.reverse_entry(
+        reversal = await deals_service.reverse_entry(
             session, principal, entry_id, reason=body.reason
         )
-        entry = await session.get(JournalEntry, reversal_id)
-        return 201, EntryRead.model_validate(entry).model_dump(mode="json")
+        return 201, EntryRead.model_validate(reversal).model_dump(mode="json")
 
     return await idempotent(
         request, db, principal, idempotency_key, body.model_dump(mode="json"), work

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.db import UTCDateTime
+from app.core.db import Database, UTCDateTime
 from app.core.errors import NotFound, ValidationFailed
 from app.core.pagination import KeysetOrder, Page, paginate
 from app.models.ledger import (
@@ -350,6 +350,25 @@ async def _entries_with_postings(
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+async def export(
+    db: Database,
+    export_format: Literal["csv", "beancount"],
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    zone: str,
+) -> AsyncIterator[bytes]:
+    """The export as it streams out, read in a read session of its own (the response is
+    sent while it is read)."""
+    async with db.unit_of_work(write=False) as session:
+        if export_format == "csv":
+            chunks = export_csv(session, start=start, end=end)
+        else:
+            chunks = export_beancount(session, start=start, end=end, zone=zone)
+        async for chunk in chunks:
+            yield chunk.encode()
 
 
 async def export_csv(

@@ -404,8 +404,9 @@ async def cancel_deal(session: AsyncSession, principal: Principal, deal_id: uuid
 
 async def reverse_entry(
     session: AsyncSession, principal: Principal, entry_id: uuid.UUID, *, reason: str
-) -> uuid.UUID:
-    """Undo a journal entry with one opposite entry, and put its deal back where it was."""
+) -> JournalEntry:
+    """Undo a journal entry with one opposite entry, and put its deal back where it was;
+    returns the reversing entry."""
     principal.require_role(Role.admin, Role.operator)
     original = await session.get(JournalEntry, entry_id)
     if original is None:
@@ -443,10 +444,12 @@ async def reverse_entry(
         tax_fen=-original.tax_fen,
         memo=f"冲销 {original.memo}: {reason}"[:500],
     )
-    reversal = await ledger.post_entry(
+    reversal_id = await ledger.post_entry(
         session, facts, [(account, -amount) for account, amount in lines]
     )
     await session.flush()
+    reversal = await session.get(JournalEntry, reversal_id)
+    assert reversal is not None
     return reversal
 
 
