@@ -1,5 +1,5 @@
 """The ``innoshare`` command: serve, migrate, seed, create-user, create-api-key, reindex,
-prune."""
+rebuild-totals, prune."""
 
 import asyncio
 import os
@@ -21,6 +21,7 @@ from app.core.security import Role, Scope
 from app.schemas.base import fen_to_yuan
 from app.services import auth as auth_service
 from app.services import idempotency as idempotency_service
+from app.services import ledger as ledger_service
 from app.services import ratelimit as ratelimit_service
 from app.services import seed as seed_service
 
@@ -232,6 +233,22 @@ def reindex() -> None:
         return tables
 
     typer.echo("rebuilt the search index of " + ", ".join(_run_in_transaction(work)))
+
+
+@cli.command("rebuild-totals")
+def rebuild_totals() -> None:
+    """Recompute the ledger totals kept for auditors from the journal, in the configured time
+    zone (after changing INNOSHARE_TIMEZONE, or loading entries behind the API's back)."""
+    zone = get_settings().timezone
+
+    async def work(session: AsyncSession) -> ledger_service.TotalsRebuild:
+        return await ledger_service.rebuild_totals(session, zone=zone)
+
+    done = _run_in_transaction(work)
+    typer.echo(
+        f"rebuilt the ledger totals in {done.zone}: {done.totals_rows:,} total rows,"
+        f" {done.deal_rows:,} deal rows, {done.buyer_rows:,} buyer rows"
+    )
 
 
 @cli.command()

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -174,3 +175,101 @@ class Posting(Base):
         ForeignKey("ledger_accounts.id", ondelete="RESTRICT")
     )
     amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- the auditors' totals, kept as entries are written ----------------------------------------
+#
+# Derived data, not the ledger: unlike entries and postings these rows are updated (every
+# settlement adds to them) and may be deleted and rebuilt from the entries at any time
+# (``innoshare rebuild-totals``). ``GET /v1/ledger/verify`` recomputes them from the entries.
+
+
+class TotalsPeriod(StrEnum):
+    """Calendar buckets of the totals, in the time zone of ``ledger_totals_state``."""
+
+    month = "month"  # 2020-05
+    quarter = "quarter"  # 2020-Q2
+    year = "year"  # 2020
+    all = "all"  # every entry ever: period ''
+
+
+class TotalsDimension(StrEnum):
+    none = "none"  # group ''
+    category = "category"  # the contract category
+    seller = "seller"  # the seller's organization id, 32 hex digits
+    buyer = "buyer"  # the buyer's organization id, 32 hex digits
+
+
+class LedgerTotalsState(Base):
+    """The one row that says the totals tables are kept, and in which time zone's calendar.
+
+    No row: the totals are not kept (``post_entry`` writes none, totals are read from the
+    entries)."""
+
+    __tablename__ = "ledger_totals_state"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    zone: Mapped[str] = mapped_column(String(64))
+    """IANA time zone of the month, quarter and year buckets."""
+    rebuilt_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerTotal(Base):
+    """One shard of a group's totals in one period: the sums of its settlement entries (and
+    reversals of settlements) written on that chain, and the changes those entries made to the
+    group's deal and buyer counts. A group's totals are the sums over its shards; a shard's
+    counts alone mean nothing (a deal counted on one chain may be taken back on another)."""
+
+    __tablename__ = "ledger_totals"
+
+    period_kind: Mapped[TotalsPeriod] = mapped_column(
+        str_enum(TotalsPeriod, "totals_period", 8), primary_key=True
+    )
+    dimension: Mapped[TotalsDimension] = mapped_column(
+        str_enum(TotalsDimension, "totals_dimension", 8), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    """``2020-05``, ``2020-Q2``, ``2020``; ``''`` for all time. Sorts in time order."""
+    group_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    """The chain of the entries summed here: no two running transactions write one row."""
+    volume_fen: Mapped[int] = mapped_column(BigInteger)
+    """Integer fen, like ``fee_fen`` and ``tax_fen``."""
+    fee_fen: Mapped[int] = mapped_column(BigInteger)
+    tax_fen: Mapped[int] = mapped_column(BigInteger)
+    deals_settled: Mapped[int] = mapped_column(Integer)
+    enterprises_served: Mapped[int] = mapped_column(Integer)
+
+
+class LedgerTotalDeal(Base):
+    """A deal's net volume released in one period: a deal counts as settled in the period
+    while this is positive. Written under the deal's row lock, so never by two at once."""
+
+    __tablename__ = "ledger_totals_deals"
+
+    period_kind: Mapped[TotalsPeriod] = mapped_column(
+        str_enum(TotalsPeriod, "totals_period", 8), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    deal_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    volume_fen: Mapped[int] = mapped_column(BigInteger)
+    """Integer fen."""
+
+
+class LedgerTotalBuyer(Base):
+    """How many of a buyer's deals count as settled in a group and period: the buyer counts
+    as an enterprise served there while this is positive."""
+
+    __tablename__ = "ledger_totals_buyers"
+
+    period_kind: Mapped[TotalsPeriod] = mapped_column(
+        str_enum(TotalsPeriod, "totals_period", 8), primary_key=True
+    )
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)
+    dimension: Mapped[TotalsDimension] = mapped_column(
+        str_enum(TotalsDimension, "totals_dimension", 8), primary_key=True
+    )
+    group_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    buyer_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    deals: Mapped[int] = mapped_column(Integer)

@@ -34,7 +34,11 @@ from app.models.ledger import (
     JournalEntry,
     LedgerAccount,
     LedgerBalance,
+    LedgerTotal,
+    LedgerTotalsState,
     Posting,
+    TotalsDimension,
+    TotalsPeriod,
 )
 from app.models.orgs import Organization
 from app.schemas.base import fen_to_yuan
@@ -204,7 +208,180 @@ async def totals(
     enterprises served: their distinct buyers.
 
     Everything is read from the entries of the period alone, so a closed period's figures never
-    change: a reversal posted later takes its amounts back in its own period."""
+    change: a reversal posted later takes its amounts back in its own period.
+
+    Answered from the totals kept by ``ledger.post_entry`` (``ledger_totals``) when they hold
+    exactly the answer: all time, or whole calendar buckets of the kept time zone that the
+    grouping can add up (see :func:`_kept_totals_query`); otherwise from the entries."""
+    check_period(start, end)
+    kept = await totals_from_kept(session, start=start, end=end, group_by=group_by, zone=zone)
+    if kept is not None:
+        return kept
+    return await totals_from_entries(session, start=start, end=end, group_by=group_by, zone=zone)
+
+
+@dataclass(frozen=True, slots=True)
+class _KeptQuery:
+    kind: TotalsPeriod
+    dimension: TotalsDimension
+    first: str | None  # the first bucket's label, inclusive (None: from the first)
+    stop: str | None  # the label of the bucket after the last (None: to the last)
+    relabel: str | None = None  # one bucket inside a longer one: the group is the longer one
+
+
+_DIMENSIONS = {
+    GroupBy.none: TotalsDimension.none,
+    GroupBy.category: TotalsDimension.category,
+    GroupBy.seller: TotalsDimension.seller,
+    GroupBy.buyer: TotalsDimension.buyer,
+}
+_BUCKETS = (TotalsPeriod.month, TotalsPeriod.quarter, TotalsPeriod.year)
+
+
+def _bucket_start(at: datetime, kind: TotalsPeriod, zone: str) -> datetime:
+    """The start of the bucket of ``kind`` that holds ``at``, as the router makes a day's start
+    (local midnight of the zone)."""
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    month = local.month if kind is TotalsPeriod.month else 1
+    if kind is TotalsPeriod.quarter:
+        month = (local.month - 1) // 3 * 3 + 1
+    return datetime(local.year, month, 1, tzinfo=tz)
+
+
+def _next_bucket(start: datetime, kind: TotalsPeriod, zone: str) -> datetime:
+    local = start.astimezone(ZoneInfo(zone))
+    months = {TotalsPeriod.month: 1, TotalsPeriod.quarter: 3, TotalsPeriod.year: 12}[kind]
+    year, month = divmod(local.month - 1 + months, 12)
+    return datetime(local.year + year, month + 1, 1, tzinfo=ZoneInfo(zone))
+
+
+def _label(at: datetime, kind: TotalsPeriod, zone: str) -> str:
+    return dict(ledger.totals_periods(at, zone))[kind]
+
+
+def _one_bucket(
+    start: datetime | None, end: datetime | None, zone: str
+) -> tuple[TotalsPeriod, str] | None:
+    """The month, quarter or year that the period [start, end) is exactly, if any."""
+    if start is None or end is None:
+        return None
+    for kind in _BUCKETS:
+        if _bucket_start(start, kind, zone) == start and _next_bucket(start, kind, zone) == end:
+            return kind, _label(start, kind, zone)
+    return None
+
+
+def _kept_totals_query(
+    start: datetime | None, end: datetime | None, group_by: GroupBy, zone: str
+) -> _KeptQuery | None:
+    """Which kept rows answer the request exactly, if any.
+
+    Amounts add up over buckets, distinct counts do not: a deal settled in April and in May is
+    one deal of the quarter. So a grouping by month, quarter or year reads its own buckets over
+    any period made of whole ones (open on either side or both), or the one bucket a period is
+    (a quarter grouped by year: the year's group of that quarter); any other grouping reads one
+    bucket: all time (no ``from``, no ``to``), or a period that is exactly one month, quarter or
+    year (``from=2026-04-01&to=2026-06-30`` is the second quarter: the router makes those days
+    [04-01 00:00, 07-01 00:00) of the zone)."""
+    single = _one_bucket(start, end, zone)
+    if group_by in _DIMENSIONS:
+        dimension = _DIMENSIONS[group_by]
+        if start is None and end is None:
+            return _KeptQuery(TotalsPeriod.all, dimension, None, None)
+        if single is None:
+            return None
+        return _KeptQuery(single[0], dimension, single[1], single[1])
+    kind = TotalsPeriod(group_by.value)
+    if any(edge is not None and _bucket_start(edge, kind, zone) != edge for edge in (start, end)):
+        if single is None or start is None:
+            return None
+        return _KeptQuery(
+            single[0], TotalsDimension.none, single[1], single[1], _label(start, kind, zone)
+        )
+    return _KeptQuery(
+        kind,
+        TotalsDimension.none,
+        _label(start, kind, zone) if start is not None else None,
+        _label(end, kind, zone) if end is not None else None,
+    )
+
+
+async def totals_from_kept(
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: GroupBy,
+    zone: str,
+) -> list[TotalsRow] | None:
+    """:func:`totals` read from the kept totals; None when they cannot answer: a period that
+    is not made of whole buckets the grouping can add up, or totals not kept in ``zone``
+    (not kept at all, or in the calendar of another time zone: rebuild them)."""
+    query = _kept_totals_query(start, end, group_by, zone)
+    if query is None:
+        return None
+    key = LedgerTotal.group_key if group_by in _DIMENSIONS else LedgerTotal.period
+    stmt = (
+        select(
+            key,
+            func.sum(LedgerTotal.volume_fen),
+            func.sum(LedgerTotal.tax_fen),
+            func.sum(LedgerTotal.fee_fen),
+            func.sum(LedgerTotal.deals_settled),
+            func.sum(LedgerTotal.enterprises_served),
+        )
+        # in the same statement as the rows: a rebuild for another zone is seen by both or none
+        .join(LedgerTotalsState, LedgerTotalsState.zone == zone)
+        .where(LedgerTotal.period_kind == query.kind, LedgerTotal.dimension == query.dimension)
+        .group_by(key)
+    )
+    if query.first is not None and query.first == query.stop:
+        stmt = stmt.where(LedgerTotal.period == query.first)
+    else:
+        if query.first is not None:
+            stmt = stmt.where(LedgerTotal.period >= query.first)
+        if query.stop is not None:
+            stmt = stmt.where(LedgerTotal.period < query.stop)
+    rows = (await session.execute(stmt)).all()
+    if not rows and await session.scalar(select(LedgerTotalsState.zone)) != zone:
+        return None
+    result = sorted(
+        (
+            TotalsRow(
+                group=query.relabel or _kept_group(key_value, group_by),
+                transaction_volume_fen=int(volume),
+                tax_total_fen=int(tax),
+                fee_total_fen=int(fee),
+                deals_settled=int(deals),
+                enterprises_served=int(buyers),
+            )
+            for key_value, volume, tax, fee, deals, buyers in rows
+        ),
+        key=lambda row: (row.group is None, row.group or ""),
+    )
+    if group_by is GroupBy.none and not result:
+        result = [TotalsRow(None, 0, 0, 0, 0, 0)]
+    return result
+
+
+def _kept_group(key: str, group_by: GroupBy) -> str | None:
+    if key == "":
+        return None
+    if group_by in (GroupBy.seller, GroupBy.buyer):
+        return str(uuid.UUID(hex=key))
+    return key
+
+
+async def totals_from_entries(
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: GroupBy,
+    zone: str,
+) -> list[TotalsRow]:
+    """:func:`totals` read from the entries of the period (any period, any time zone)."""
     group: ColumnElement[Any] | InstrumentedAttribute[Any]
     if group_by is GroupBy.none:
         group = null()

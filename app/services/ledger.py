@@ -17,8 +17,15 @@ Writing an entry, in the transaction of the deal operation that causes it:
    escrow, bank) are touched by every settlement, but no two running transactions ever
    touch the same shard row, so they never wait on one another there.
 
-Locks are always taken in this order (deal, accounts, chain), so transactions cannot deadlock
-on them; the deal operations still retry on deadlock or serialization errors.
+6. A settlement (or the reversal of one) is added to the auditors' totals
+   (:func:`_add_to_totals`): per calendar bucket (month, quarter, year, all time) and group
+   (none, category, seller, buyer), volume, fee and tax go into the group's row of the entry's
+   chain, like the balances; a deal's net volume per bucket (written under the deal's lock)
+   and a buyer's count of settled deals per group (rows locked in key order) turn into exact
+   deal and buyer counts.
+
+Locks are always taken in this order (deal, accounts, chain, totals), so transactions cannot
+deadlock on them; the deal operations still retry on deadlock or serialization errors.
 """
 
 import hashlib
@@ -27,8 +34,26 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    case,
+    cast,
+    delete,
+    except_,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,13 +64,20 @@ from app.models.deals import ContractCategory
 from app.models.ledger import (
     GENESIS_HASH,
     LEDGER_CHAINS,
+    SETTLEMENTS_PREDICATE,
     AccountKind,
     EntryKind,
     JournalEntry,
     LedgerAccount,
     LedgerBalance,
     LedgerChain,
+    LedgerTotal,
+    LedgerTotalBuyer,
+    LedgerTotalDeal,
+    LedgerTotalsState,
     Posting,
+    TotalsDimension,
+    TotalsPeriod,
 )
 
 
@@ -276,13 +308,21 @@ async def post_entry(
             for line, (account, amount) in enumerate(postings, start=1)
         ],
     )
-    await session.execute(
-        update(LedgerChain)
-        .where(LedgerChain.chain == chain.chain)
-        .values(last_seq=seq, last_hash=digest)
-        .execution_options(synchronize_session=False)
-    )
+    # The time zone the totals are kept in comes back with the head's move: read once the chain
+    # is held, so a rebuild of the totals (which takes every chain) is either committed and
+    # seen here, or waits for this transaction and then counts its entry.
+    zone = (
+        await session.execute(
+            update(LedgerChain)
+            .where(LedgerChain.chain == chain.chain)
+            .values(last_seq=seq, last_hash=digest)
+            .returning(select(LedgerTotalsState.zone).scalar_subquery())
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one()
     await _add_to_balances(session, chain.chain, postings)
+    if zone is not None and counts_in_totals(facts):
+        await _add_to_totals(session, zone, chain.chain, facts, when)
     return entry_id
 
 
@@ -292,21 +332,427 @@ async def _add_to_balances(
     totals: dict[uuid.UUID, int] = {}
     for account, amount in postings:
         totals[account] = totals.get(account, 0) + amount
-    dialect = session.get_bind().dialect.name
-    maker = pg_insert if dialect == "postgresql" else sqlite_insert
     # one statement for every account, rows in account order (a fixed lock order)
-    stmt = maker(LedgerBalance).values(
+    await session.execute(
+        _adding_upsert(session, _BALANCES, ("account_id", "shard"), ("balance_fen",)),
         [
             {"account_id": account, "shard": shard, "balance_fen": totals[account]}
             for account in sorted(totals)
-        ]
+        ],
     )
+
+
+_BALANCES: Table = LedgerBalance.__table__  # type: ignore[assignment]
+_TOTALS: Table = LedgerTotal.__table__  # type: ignore[assignment]
+_TOTALS_DEALS: Table = LedgerTotalDeal.__table__  # type: ignore[assignment]
+_TOTALS_BUYERS: Table = LedgerTotalBuyer.__table__  # type: ignore[assignment]
+
+
+def _adding_upsert(
+    session: AsyncSession,
+    table: Table,
+    key: Sequence[str],
+    added: Sequence[str],
+    returning: Sequence[str] = (),
+) -> Any:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for the ``added``
+    columns, [``RETURNING``]. Executed with a list of rows, in the order given (the order the
+    rows are locked in): SQLAlchemy compiles it once (a cached statement) and sends the rows in
+    one round trip (one multi-row VALUES with RETURNING, "insertmanyvalues"; else the driver's
+    executemany). A statement built with ``.values([...])`` would be compiled again on every
+    call: measured at ~7 ms of CPU for 16 rows."""
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = maker(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: table.c[name] + stmt.excluded[name] for name in added},
+    )
+    if returning:
+        return stmt.returning(*(table.c[name] for name in returning))
+    return stmt
+
+
+# --- the auditors' totals --------------------------------------------------------------------
+
+
+def counts_in_totals(facts: EntryFacts) -> bool:
+    """Settlements and reversals of settlements: the entries the totals add up (the predicate
+    of ``ix_journal_entries_settlements``)."""
+    return facts.kind is EntryKind.settlement or (
+        facts.kind is EntryKind.reversal and facts.volume_fen != 0
+    )
+
+
+def totals_periods(when: datetime, zone: str) -> list[tuple[TotalsPeriod, str]]:
+    """The month, quarter, year (in ``zone``) and all-time buckets of an instant."""
+    local = when.astimezone(ZoneInfo(zone))
+    return [
+        (TotalsPeriod.month, f"{local.year:04d}-{local.month:02d}"),
+        (TotalsPeriod.quarter, f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}"),
+        (TotalsPeriod.year, f"{local.year:04d}"),
+        (TotalsPeriod.all, ""),
+    ]
+
+
+def _totals_groups(facts: EntryFacts) -> list[tuple[TotalsDimension, str]]:
+    return [
+        (TotalsDimension.none, ""),
+        (TotalsDimension.category, facts.category.value if facts.category else ""),
+        (TotalsDimension.seller, facts.seller_id.hex if facts.seller_id else ""),
+        (TotalsDimension.buyer, facts.buyer_id.hex if facts.buyer_id else ""),
+    ]
+
+
+def _crossing(before: int, after: int) -> int:
+    """+1 when a count's subject becomes positive, -1 when it stops being positive."""
+    return int(after > 0) - int(before > 0)
+
+
+async def _add_to_totals(
+    session: AsyncSession, zone: str, shard: int, facts: EntryFacts, when: datetime
+) -> None:
+    """Add one settlement (or reversal of one) to the totals: at most three statements.
+
+    1. The deal's net volume in each bucket; where it crosses zero the deal starts (or stops)
+       counting as settled in that bucket. The deal's row lock serializes these rows.
+    2. Only then: the buyer's count of settled deals per bucket and group; where that crosses
+       zero the buyer starts (or stops) counting as served. Two deals of one buyer may write
+       the same rows at once: they are written in key order, so they queue, never deadlock.
+    3. The sums and count changes, into the group rows of the entry's chain (``shard``): no
+       other running transaction writes those rows.
+    """
+    periods = totals_periods(when, zone)
+    groups = _totals_groups(facts)
+    deals_changed: dict[TotalsPeriod, int] = {}
+    if facts.deal_id is not None and facts.volume_fen != 0:
+        nets = await session.execute(
+            _adding_upsert(
+                session,
+                _TOTALS_DEALS,
+                ("period_kind", "period", "deal_id"),
+                ("volume_fen",),
+                returning=("period_kind", "volume_fen"),
+            ),
+            [
+                {
+                    "period_kind": kind,
+                    "period": period,
+                    "deal_id": facts.deal_id,
+                    "volume_fen": facts.volume_fen,
+                }
+                for kind, period in periods
+            ],
+        )
+        for kind, net in nets.all():
+            change = _crossing(net - facts.volume_fen, net)
+            if change:
+                deals_changed[TotalsPeriod(kind)] = change
+    buyers_changed: dict[tuple[TotalsPeriod, TotalsDimension], int] = {}
+    if deals_changed and facts.buyer_id is not None:
+        rows = sorted(
+            (kind.value, period, dimension.value, group, deals_changed[kind])
+            for kind, period in periods
+            if kind in deals_changed
+            for dimension, group in groups
+        )
+        counted = await session.execute(
+            _adding_upsert(
+                session,
+                _TOTALS_BUYERS,
+                ("period_kind", "period", "dimension", "group_key", "buyer_id"),
+                ("deals",),
+                returning=("period_kind", "dimension", "deals"),
+            ),
+            [
+                {
+                    "period_kind": kind,
+                    "period": period,
+                    "dimension": dimension,
+                    "group_key": group,
+                    "buyer_id": facts.buyer_id,
+                    "deals": change,
+                }
+                for kind, period, dimension, group, change in rows
+            ],
+        )
+        for kind_value, dimension, deals in counted.all():
+            kind = TotalsPeriod(kind_value)
+            change = _crossing(deals - deals_changed[kind], deals)
+            if change:
+                buyers_changed[kind, TotalsDimension(dimension)] = change
     await session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["account_id", "shard"],
-            set_={"balance_fen": LedgerBalance.balance_fen + stmt.excluded.balance_fen},
+        _adding_upsert(
+            session,
+            _TOTALS,
+            ("period_kind", "dimension", "period", "group_key", "shard"),
+            ("volume_fen", "fee_fen", "tax_fen", "deals_settled", "enterprises_served"),
+        ),
+        [
+            {
+                "period_kind": kind,
+                "dimension": dimension,
+                "period": period,
+                "group_key": group,
+                "shard": shard,
+                "volume_fen": facts.volume_fen,
+                "fee_fen": facts.fee_fen,
+                "tax_fen": facts.tax_fen,
+                "deals_settled": deals_changed.get(kind, 0),
+                "enterprises_served": buyers_changed.get((kind, dimension), 0),
+            }
+            for kind, period in periods
+            for dimension, group in groups
+        ],
+    )
+
+
+# The totals recomputed from the entries, in SQL: what a rebuild writes and what verify
+# compares the kept rows with. Three aggregations, as audit.totals reads the entries: per
+# (period, group, deal) the deal's net amounts, per (period, group, buyer) the deals with net
+# money released, per (period, group) the sums and counts.
+
+
+def _period_of_entry(dialect: str, kind: TotalsPeriod, zone: str) -> ColumnElement[str]:
+    """The bucket label of an entry, as :func:`totals_periods` writes it."""
+    if kind is TotalsPeriod.all:
+        return literal("", String)
+    if dialect == "postgresql":
+        pattern = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}[kind.value]
+        local = func.timezone(zone, JournalEntry.occurred_at)
+        return func.to_char(local, pattern, type_=String)
+    return func.innoshare_period(JournalEntry.occurred_at, zone, kind.value, type_=String)
+
+
+def _group_of_entry(dialect: str, dimension: TotalsDimension) -> ColumnElement[str]:
+    """The group key of an entry, as :func:`_totals_groups` writes it."""
+    if dimension is TotalsDimension.none:
+        return literal("", String)
+    if dimension is TotalsDimension.category:
+        return func.coalesce(cast(JournalEntry.category, String), "")
+    party = JournalEntry.seller_id if dimension is TotalsDimension.seller else JournalEntry.buyer_id
+    if dialect == "postgresql":
+        return func.coalesce(func.replace(cast(party, String), "-", ""), "")
+    return func.coalesce(cast(party, String), "")  # SQLite stores UUIDs as 32 hex digits
+
+
+_Rows = Select[*tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Recomputed:
+    deals: _Rows  # period, deal_id, volume_fen (nets other than 0)
+    buyers: _Rows  # period, group_key, buyer_id, deals (buyers with settled deals)
+    totals: _Rows  # period, group_key, volume, fee, tax, deals settled, buyers served
+
+
+def _recompute(
+    dialect: str, kind: TotalsPeriod, dimension: TotalsDimension, zone: str
+) -> _Recomputed:
+    entries = (
+        select(
+            _period_of_entry(dialect, kind, zone).label("period"),
+            _group_of_entry(dialect, dimension).label("group_key"),
+            JournalEntry.deal_id,
+            JournalEntry.buyer_id,
+            JournalEntry.volume_fen,
+            JournalEntry.fee_fen,
+            JournalEntry.tax_fen,
+        )
+        .where(text(SETTLEMENTS_PREDICATE))
+        .subquery("entries")
+    )
+    per_deal = (
+        select(
+            entries.c.period,
+            entries.c.group_key,
+            entries.c.deal_id,
+            entries.c.buyer_id,
+            func.sum(entries.c.volume_fen).label("volume"),
+            func.sum(entries.c.fee_fen).label("fee"),
+            func.sum(entries.c.tax_fen).label("tax"),
+        )
+        .group_by(entries.c.period, entries.c.group_key, entries.c.deal_id, entries.c.buyer_id)
+        .subquery("per_deal")
+    )
+    per_buyer = (
+        select(
+            per_deal.c.period,
+            per_deal.c.group_key,
+            per_deal.c.buyer_id,
+            func.sum(per_deal.c.volume).label("volume"),
+            func.sum(per_deal.c.fee).label("fee"),
+            func.sum(per_deal.c.tax).label("tax"),
+            func.count(case((per_deal.c.volume > 0, per_deal.c.deal_id))).label("deals"),
+        )
+        .group_by(per_deal.c.period, per_deal.c.group_key, per_deal.c.buyer_id)
+        .subquery("per_buyer")
+    )
+    deals = (
+        select(entries.c.period, entries.c.deal_id, func.sum(entries.c.volume_fen))
+        .where(entries.c.deal_id.is_not(None))
+        .group_by(entries.c.period, entries.c.deal_id)
+        .having(func.sum(entries.c.volume_fen) != 0)
+    )
+    buyers = select(
+        per_buyer.c.period, per_buyer.c.group_key, per_buyer.c.buyer_id, per_buyer.c.deals
+    ).where(per_buyer.c.deals > 0, per_buyer.c.buyer_id.is_not(None))
+    totals = select(
+        per_buyer.c.period,
+        per_buyer.c.group_key,
+        func.sum(per_buyer.c.volume),
+        func.sum(per_buyer.c.fee),
+        func.sum(per_buyer.c.tax),
+        func.sum(per_buyer.c.deals),
+        func.count(case((per_buyer.c.deals > 0, per_buyer.c.buyer_id))),
+    ).group_by(per_buyer.c.period, per_buyer.c.group_key)
+    return _Recomputed(deals=deals, buyers=buyers, totals=totals)
+
+
+def _kept(kind: TotalsPeriod, dimension: TotalsDimension) -> _Recomputed:
+    """The kept rows in the shapes of :func:`_recompute`."""
+    deals = select(
+        LedgerTotalDeal.period, LedgerTotalDeal.deal_id, LedgerTotalDeal.volume_fen
+    ).where(LedgerTotalDeal.period_kind == kind, LedgerTotalDeal.volume_fen != 0)
+    buyers = select(
+        LedgerTotalBuyer.period,
+        LedgerTotalBuyer.group_key,
+        LedgerTotalBuyer.buyer_id,
+        LedgerTotalBuyer.deals,
+    ).where(
+        LedgerTotalBuyer.period_kind == kind,
+        LedgerTotalBuyer.dimension == dimension,
+        LedgerTotalBuyer.deals != 0,
+    )
+    totals = (
+        select(
+            LedgerTotal.period,
+            LedgerTotal.group_key,
+            func.sum(LedgerTotal.volume_fen),
+            func.sum(LedgerTotal.fee_fen),
+            func.sum(LedgerTotal.tax_fen),
+            func.sum(LedgerTotal.deals_settled),
+            func.sum(LedgerTotal.enterprises_served),
+        )
+        .where(LedgerTotal.period_kind == kind, LedgerTotal.dimension == dimension)
+        .group_by(LedgerTotal.period, LedgerTotal.group_key)
+    )
+    return _Recomputed(deals=deals, buyers=buyers, totals=totals)
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsRebuild:
+    zone: str
+    totals_rows: int
+    deal_rows: int
+    buyer_rows: int
+
+
+async def rebuild_totals(session: AsyncSession, *, zone: str) -> TotalsRebuild:
+    """Recompute the kept totals from the entries, in ``zone``'s calendar, and keep them in it
+    from now on (after a change of the configured time zone, or a bulk load that bypassed
+    :func:`post_entry`).
+
+    Takes every chain head first (PostgreSQL), so no entry is written meanwhile: each waits and
+    is then added to the rebuilt totals. Every rebuilt row is on shard 0."""
+    ZoneInfo(zone)  # an unknown zone fails here, not half way
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        await session.execute(
+            select(LedgerChain.chain).order_by(LedgerChain.chain).with_for_update()
+        )
+    for table in (LedgerTotal, LedgerTotalDeal, LedgerTotalBuyer):
+        await session.execute(delete(table))
+    for kind in TotalsPeriod:
+        for dimension in TotalsDimension:
+            found = _recompute(dialect, kind, dimension, zone)
+            constants = [literal(kind.value, String), literal(dimension.value, String)]
+            if dimension is TotalsDimension.none:
+                deals = found.deals.subquery()
+                await session.execute(
+                    insert(LedgerTotalDeal).from_select(
+                        ["period_kind", "period", "deal_id", "volume_fen"],
+                        select(constants[0], *deals.c),
+                    )
+                )
+            buyers = found.buyers.subquery()
+            await session.execute(
+                insert(LedgerTotalBuyer).from_select(
+                    ["period_kind", "dimension", "period", "group_key", "buyer_id", "deals"],
+                    select(*constants, *buyers.c),
+                )
+            )
+            totals = found.totals.subquery()
+            await session.execute(
+                insert(LedgerTotal).from_select(
+                    [
+                        "period_kind",
+                        "dimension",
+                        "shard",
+                        "period",
+                        "group_key",
+                        "volume_fen",
+                        "fee_fen",
+                        "tax_fen",
+                        "deals_settled",
+                        "enterprises_served",
+                    ],
+                    select(*constants, literal(0), *totals.c),
+                )
+            )
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    state = maker(LedgerTotalsState).values(id=1, zone=zone, rebuilt_at=utcnow())
+    await session.execute(
+        state.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"zone": state.excluded.zone, "rebuilt_at": state.excluded.rebuilt_at},
         )
     )
+
+    async def count(model: Any) -> int:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+    return TotalsRebuild(
+        zone=zone,
+        totals_rows=await count(LedgerTotal),
+        deal_rows=await count(LedgerTotalDeal),
+        buyer_rows=await count(LedgerTotalBuyer),
+    )
+
+
+MAX_TOTALS_PROBLEMS = 20
+
+
+async def _totals_problems(session: AsyncSession) -> list[str]:
+    """Where the kept totals differ from the entries (none when they are not kept).
+
+    Each comparison is one statement (both sides differences, ``EXCEPT`` both ways), so it
+    reads one snapshot: entries written meanwhile are on both sides or on neither."""
+    zone = await session.scalar(select(LedgerTotalsState.zone))
+    if zone is None:
+        return []
+    dialect = session.get_bind().dialect.name
+    problems: list[str] = []
+    for kind in TotalsPeriod:
+        for dimension in TotalsDimension:
+            found, kept = _recompute(dialect, kind, dimension, zone), _kept(kind, dimension)
+            pairs = [("totals", found.totals, kept.totals), ("buyers", found.buyers, kept.buyers)]
+            if dimension is TotalsDimension.none:
+                pairs.append(("deals", found.deals, kept.deals))
+            for what, expected, stored in pairs:
+                missing = except_(expected, stored).subquery()
+                extra = except_(stored, expected).subquery()
+                both = union_all(
+                    select(literal("entries say"), *missing.c),
+                    select(literal("kept"), *extra.c),
+                )
+                for row in (await session.execute(both)).all():
+                    values = ", ".join(str(value) for value in row[1:])
+                    problems.append(
+                        f"totals by {kind.value}/{dimension.value} ({what}): {row[0]} {values}"
+                    )
+                    if len(problems) >= MAX_TOTALS_PROBLEMS:
+                        return problems
+    return problems
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -393,6 +839,7 @@ async def verify(session: AsyncSession) -> Verification:
             f"entry {entry_id} (chain {chain_number}): sequence {seq} is past its chain's head"
         )
         bad.append((occurred_at, entry_id))
+    problems += await _totals_problems(session)
     first = min(bad)[1] if bad else None
     return Verification(
         ok=not problems, entries_checked=checked, first_bad_entry=first, problems=problems
