@@ -1,7 +1,7 @@
 """create_app(): settings, database, middleware, error handlers and routers; nothing else."""
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -20,6 +20,7 @@ from app.core.middleware import (
     RequestContextMiddleware,
 )
 from app.core.openapi import DESCRIPTION, install_docs, install_openapi, operation_id
+from app.core.response_cache import ResponseCache, ResponseCacheMiddleware
 from app.routers import (
     auth,
     deals,
@@ -35,6 +36,22 @@ from app.routers import (
     talents,
     technologies,
 )
+from app.services import catalog as catalog_service
+from app.services.catalog_registry import CatalogName
+
+
+def cached_lists() -> dict[str, tuple[str, ...]]:
+    """The anonymous lists the response cache keeps, and the catalogs each is built from."""
+    catalogs = {
+        talents.router.prefix: CatalogName.talents,
+        technologies.router.prefix: CatalogName.technologies,
+        policies.router.prefix: CatalogName.policies,
+        ip_assets.router.prefix: CatalogName.ip_assets,
+        financial_products.router.prefix: CatalogName.financial_products,
+    }
+    lists: dict[str, tuple[str, ...]] = {path: (name.value,) for path, name in catalogs.items()}
+    lists[search.router.prefix] = tuple(name.value for name in CatalogName)
+    return lists
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -69,6 +86,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     register_error_handlers(app)
 
     # Added innermost first: the request context wraps everything else.
+    if settings.response_cache_mb:
+
+        async def read_generations() -> Mapping[str, int]:
+            return await catalog_service.read_generations(db)
+
+        app.add_middleware(
+            ResponseCacheMiddleware,
+            cache=ResponseCache(
+                max_bytes=settings.response_cache_mb * 1024 * 1024,
+                ttl=settings.response_cache_ttl_seconds,
+            ),
+            topics_by_path=cached_lists(),
+            read_generations=read_generations,
+        )
     app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

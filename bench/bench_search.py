@@ -1,7 +1,7 @@
 """Policy search over the seed-scale dataset (100,000 policies): server time of a query mix.
 
     .venv/bin/python bench/bench_search.py [--database-url URL] [--concurrency 16]
-        [--duration 20] [--workers 1]
+        [--duration 20] [--workers 1] [--response-cache on|off]
 
 Prepares a database seeded at the seed's scale (a SQLite file under var/bench/ by default,
 reused between runs; `innoshare seed --if-empty`), serves the app under uvicorn, and keeps
@@ -182,6 +182,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--response-cache",
+        choices=["on", "off"],
+        default="on",
+        help="off: INNOSHARE_RESPONSE_CACHE_MB=0, every search computed (the cold path)",
+    )
     args = parser.parse_args()
     DEFAULT_DATABASE.parent.mkdir(parents=True, exist_ok=True)
     _seeded(args.database_url)
@@ -195,6 +201,8 @@ def main() -> int:
         "INNOSHARE_LOG_LEVEL": "WARNING",
         "INNOSHARE_DATABASE_POOL_SIZE": str(max(10, args.concurrency)),
     }
+    if args.response_cache == "off":
+        env["INNOSHARE_RESPONSE_CACHE_MB"] = "0"
     paths = [(label, _path(params)) for label, params in QUERIES]
     app = _run_against(
         uvicorn_command("app.main:create_app", port, args.workers, []),
@@ -234,7 +242,8 @@ def main() -> int:
     base = _percentiles(flat(baseline.client_ms))
     print(
         f"\n{backend}: {args.concurrency} clients, {args.workers} worker(s), "
-        f"{args.duration:.0f} s, {overall['n']} searches, {app.failures} failures"
+        f"{args.duration:.0f} s, response cache {args.response_cache}, {overall['n']} searches,"
+        f" {app.failures} failures"
     )
     print(f"{'query':28s} {'n':>5s} {'db p50':>8s} {'db p99':>8s} {'app p50':>8s} {'app p99':>8s}")
     per_query = {}
@@ -270,13 +279,17 @@ def main() -> int:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     results = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
     # runs at other concurrencies (1: each query's own service time) are kept beside it
+    # and so are runs without the response cache (+nocache: every search computed)
     key = backend if args.concurrency == 16 else f"{backend}@{args.concurrency}"
+    if args.response_cache == "off":
+        key += "+nocache"
     results[key] = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "concurrency": args.concurrency,
         "duration_s": args.duration,
         "workers": args.workers,
+        "response_cache": args.response_cache,
         "searches_per_s": round(throughput, 1),
         "database_overall": database,
         "server_overall": overall,

@@ -112,7 +112,11 @@ def db(engine: AsyncEngine, connection: AsyncConnection) -> Database:
         raw = await connection.get_raw_connection()
         yield raw.driver_connection
 
+    async def fetch_rows(sql: str) -> list[tuple[object, ...]]:
+        return [tuple(row) for row in await connection.exec_driver_sql(sql)]
+
     database.read_connection = read_connection  # type: ignore[method-assign]
+    database.fetch_rows = fetch_rows  # type: ignore[method-assign]
     database.driver_connection = driver_connection  # type: ignore[method-assign]
     return database
 

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_TAX_RATE_BP),
         description="Tax withheld per contract category in basis points (JSON object).",
     )
+    response_cache_mb: int = Field(
+        default=64,
+        ge=0,
+        le=4096,
+        description="Memory per process for anonymous catalog lists and searches; 0 turns the"
+        " cache off.",
+    )
+    response_cache_ttl_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="Longest a cached list is served (changes through the API show at once).",
+    )
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )

@@ -1,8 +1,10 @@
 """Engine, session factory, declarative base and the per-request unit of work."""
 
+import logging
+import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -35,6 +37,8 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+logger = logging.getLogger(__name__)
 
 #: Seconds the current request has spent in database calls (a one-item list the request's
 #: middleware sets; None outside requests). Reported in the Server-Timing header.
@@ -235,6 +239,7 @@ class Database:
         self.write_sessionmaker = async_sessionmaker(writes, **options)
         self.read_sessionmaker = async_sessionmaker(reads, **options)
         self._reads = reads
+        self._sqlite_reader: sqlite3.Connection | None = None
 
     def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A pooled connection for one read outside any unit of work (no transaction)."""
@@ -262,6 +267,39 @@ class Database:
             # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.
             await greenlet_spawn(pooled.close)
 
+    async def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one small parameterless query, outside any unit of work, by the
+        cheapest path each backend has: per-request bookkeeping (the response cache's
+        generations) must cost less than the work it saves.
+
+        PostgreSQL: a pooled asyncpg connection (:meth:`driver_connection`). SQLite: a plain
+        ``sqlite3`` connection of this process, read-only, queried in the event loop's own
+        thread: a few rows from the page cache take microseconds, where handing the query to
+        aiosqlite's thread and back through SQLAlchemy took over a millisecond of CPU. A WAL
+        reader takes no lock a writer holds, and a short busy timeout bounds the rare wait (a
+        checkpoint); an in-memory database has no second connection, so it takes the pool's.
+        """
+        started = time.perf_counter()
+        try:
+            if self.is_postgresql:
+                async with self.driver_connection() as driver:
+                    return [tuple(record) for record in await driver.fetch(sql)]
+            path = self.engine.url.database
+            if not path or path == ":memory:" or path.startswith("file:"):
+                async with self.read_connection() as connection:
+                    return [tuple(row) for row in await connection.exec_driver_sql(sql)]
+            if self._sqlite_reader is None:
+                self._sqlite_reader = sqlite3.connect(
+                    f"{Path(path).resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=0.05,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            return self._sqlite_reader.execute(sql).fetchall()
+        finally:
+            add_database_time(time.perf_counter() - started)
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -272,7 +310,8 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back when it raises.
+        """One transaction: committed when the block ends, rolled back when it raises; then
+        what :func:`after_commit` asked for, each in a short transaction of its own.
 
         An :class:`AppError` with ``keep_writes`` is committed before it propagates: it is
         the record of a failure (a counted failed login, a revoked token family).
@@ -292,11 +331,46 @@ class Database:
             except BaseException:
                 # Also after a failed COMMIT: SQLite keeps that transaction open otherwise.
                 await session.rollback()
+                session.info.pop(_AFTER_COMMIT, None)
                 raise
+            await run_after_commit(session)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
+            self._sqlite_reader = None
         await self.engine.dispose()
+
+
+_AFTER_COMMIT = "innoshare.after_commit"
+AfterCommit = Callable[[AsyncSession], Awaitable[None]]
+
+
+def after_commit(session: AsyncSession, action: AfterCommit) -> None:
+    """Run ``action(session)`` once the session's transaction has committed, in a transaction
+    of its own (once per session, however often it is asked for).
+
+    For work that must follow a commit but must not hold locks for the length of the
+    transaction that asked for it: raising a cache generation, say. Whoever commits the
+    session runs it (:meth:`Database.unit_of_work`, or :func:`run_after_commit`).
+    """
+    actions: list[AfterCommit] = session.info.setdefault(_AFTER_COMMIT, [])
+    if action not in actions:
+        actions.append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """The actions :func:`after_commit` queued, each committed. One that fails is logged and
+    rolled back, not raised: the transaction before it has committed, and the caller must
+    learn that it did (an action is housekeeping whose loss the system tolerates)."""
+    for action in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            await action(session)
+            await session.commit()
+        except Exception:
+            logger.exception("after-commit action %s failed", getattr(action, "__name__", action))
+            await session.rollback()

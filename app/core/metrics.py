@@ -27,6 +27,12 @@ LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+RESPONSE_CACHE = Counter(
+    "innoshare_response_cache_total",
+    "Anonymous GETs of cached lists: served from the cache (hit), computed (miss), or not"
+    " eligible (bypass: signed in, or the generations could not be read).",
+    ["result"],
+)
 
 
 #: The labelled series of each (method, route template, status) seen so far: ``labels()``

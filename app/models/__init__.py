@@ -2,7 +2,7 @@
 
 from app.core.db import Base
 from app.models.auth import ApiKey, RefreshToken, User
-from app.models.catalog import CatalogHistory, CatalogStatus
+from app.models.catalog import CatalogGeneration, CatalogHistory, CatalogStatus
 from app.models.deals import Deal, DealMilestone
 from app.models.financial_products import FinancialProduct
 from app.models.idempotency import IdempotencyRecord
@@ -17,6 +17,7 @@ from app.models.technologies import Technology
 __all__ = [
     "ApiKey",
     "Base",
+    "CatalogGeneration",
     "CatalogHistory",
     "CatalogStatus",
     "Deal",

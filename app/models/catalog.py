@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Enum,
     ForeignKey,
     Index,
@@ -17,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from app.core.db import Entity
+from app.core.db import Base, Entity
 
 #: sort_order of long text columns: after every short one (see app/core/db.py Entity).
 LONG_TEXT = 100
@@ -110,3 +111,13 @@ class CatalogHistory(Entity):
     """The item's version after the change."""
     changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """Field → [old, new] for the fields that changed (all fields on create)."""
+
+
+class CatalogGeneration(Base):
+    """A counter per catalog, raised after every committed change to its items: the version of
+    the catalog that cached list answers are checked against (app/core/response_cache.py)."""
+
+    __tablename__ = "catalog_generations"
+
+    catalog: Mapped[str] = mapped_column(String(40), primary_key=True)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -8,7 +8,7 @@ function, which builds filter conditions and calls :func:`search_items`.
 
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
@@ -33,7 +33,7 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import bulk, search
-from app.core.db import Database, RowReader, utcnow
+from app.core.db import Database, RowReader, after_commit, utcnow
 from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,
@@ -53,7 +53,13 @@ from app.core.pagination import (
     paginate,
 )
 from app.core.security import Principal, Scope
-from app.models.catalog import CatalogHistory, CatalogItem, CatalogStatus, HistoryAction
+from app.models.catalog import (
+    CatalogGeneration,
+    CatalogHistory,
+    CatalogItem,
+    CatalogStatus,
+    HistoryAction,
+)
 from app.models.orgs import Organization, OrganizationKind
 
 M = TypeVar("M", bound=CatalogItem)
@@ -355,6 +361,43 @@ def _external_id_taken(spec: CatalogSpec[Any], external_id: Any) -> Conflict:
     )
 
 
+# --- generations: what cached list answers are checked against ----------------------------
+
+_CHANGED_CATALOGS = "innoshare.changed_catalogs"
+_GENERATIONS_SQL = "SELECT catalog, generation FROM catalog_generations"
+
+
+def note_changed(session: AsyncSession, names: Iterable[str]) -> None:
+    """Raise these catalogs' generations once the session's transaction has committed.
+
+    After the commit, not inside the transaction: a counter row updated in it would be
+    locked until the end, and every writer of the catalog (two universities' imports) would
+    queue behind the other. A reader between the commit and the raise may still be served
+    the answer of just before the change (app/core/response_cache.py explains why no answer
+    older than that can be).
+    """
+    session.info.setdefault(_CHANGED_CATALOGS, set()).update(names)
+    after_commit(session, _raise_generations)
+
+
+async def _raise_generations(session: AsyncSession) -> None:
+    names = sorted(session.info.pop(_CHANGED_CATALOGS, ()))
+    if names:
+        await session.execute(
+            update(CatalogGeneration)
+            .where(CatalogGeneration.catalog.in_(names))
+            .values(generation=CatalogGeneration.generation + 1)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def read_generations(db: Database) -> dict[str, int]:
+    """Every catalog's generation, outside any unit of work (read on every cached list)."""
+    return {
+        str(name): int(generation) for name, generation in await db.fetch_rows(_GENERATIONS_SQL)
+    }
+
+
 # --- create, update, publish, withdraw -----------------------------------------------------
 
 
@@ -388,6 +431,7 @@ async def create_item(
     session.add(
         _history(spec, item, action=HistoryAction.create, principal=principal, changes=changes)
     )
+    note_changed(session, [spec.name])
     return item
 
 
@@ -425,6 +469,7 @@ async def update_item(
     session.add(
         _history(spec, item, action=HistoryAction.update, principal=principal, changes=changes)
     )
+    note_changed(session, [spec.name])
     return item
 
 
@@ -487,6 +532,7 @@ async def transition_item(
             changes={"status": [before.value, target.value]},
         )
     )
+    note_changed(session, [spec.name])
     return item
 
 
@@ -1057,6 +1103,7 @@ async def _write_import(
         for entry in history:
             entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)
         await bulk.insert_rows(session, CatalogHistory, history)
+        note_changed(session, [spec.name])
 
 
 # --- helpers for the per-catalog modules ---------------------------------------------------

@@ -74,7 +74,7 @@ from app.services import ip_assets as ip_assets_service
 from app.services import ledger as ledger_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
-from app.services.catalog import search_columns
+from app.services.catalog import note_changed, search_columns
 from app.services.ip_assets import patent_check_character
 from app.services.ledger import EntryFacts
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
@@ -1907,6 +1907,8 @@ async def seed_database(
             ]
         )
         await session.execute(text(f"ANALYZE {tables}"))
+    # Lists cached from the empty catalogs (a server may already be running) go stale.
+    note_changed(session, [model.__tablename__ for model in CATALOGS])
     kinds: dict[OrganizationKind, int] = {}
     for org in organizations.all:
         kinds[org.kind] = kinds.get(org.kind, 0) + 1

@@ -11,7 +11,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import Database, RowReader, create_engine
+from app.core.db import Database, RowReader, after_commit, create_engine
 from app.core.security import Role
 from app.main import create_app
 from app.models.orgs import Organization
@@ -151,5 +151,51 @@ async def test_row_reads_return_connections_and_discard_dead_ones(engine: AsyncE
             await divide_by_zero()
         async with database.driver_connection() as driver:
             assert driver.get_server_pid() == backends[0]
+    finally:
+        await database.dispose()
+
+
+async def test_after_commit_actions_run_once_in_their_own_transaction(
+    migrated_fresh_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Queued actions run after the commit; a failing one is logged and rolled back, and
+    neither undoes the committed work nor reaches the caller; a rolled-back unit runs none."""
+    database = Database(create_engine(migrated_fresh_database_url))
+    ran: list[str] = []
+
+    async def mark(session: AsyncSession) -> None:
+        ran.append("mark")
+        await session.execute(text("UPDATE catalog_generations SET generation = 7"))
+
+    async def fail(session: AsyncSession) -> None:
+        ran.append("fail")
+        await session.execute(text("UPDATE catalog_generations SET generation = 99"))
+        raise RuntimeError("boom")
+
+    async def generations() -> set[int]:
+        rows = await database.fetch_rows("SELECT generation FROM catalog_generations")
+        return {row[0] for row in rows}
+
+    try:
+        async with database.unit_of_work(write=True) as session:
+            await builders.create_organization(session, name="提交后动作")
+            after_commit(session, fail)
+            after_commit(session, mark)
+            after_commit(session, mark)  # once, however often asked
+        assert ran == ["fail", "mark"]
+        assert await generations() == {7}
+        assert "after-commit action fail failed" in caplog.text
+        async with database.unit_of_work(write=False) as session:
+            names = await session.scalars(select(Organization.name))
+            assert list(names) == ["提交后动作"]
+
+        async def failing_request() -> None:
+            async with database.unit_of_work(write=True) as session:
+                after_commit(session, mark)
+                raise RuntimeError("the request failed")
+
+        with pytest.raises(RuntimeError, match="the request failed"):
+            await failing_request()
+        assert ran == ["fail", "mark"]
     finally:
         await database.dispose()
