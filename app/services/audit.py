@@ -13,9 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
-    Select,
     and_,
-    case,
     func,
     literal_column,
     null,
@@ -393,63 +391,8 @@ async def totals_from_entries(
         group = JournalEntry.buyer_id
     else:
         group = _period_key(session, group_by, zone)
-    # Three aggregations, each over the previous one's rows, none needing a sort or a
-    # count(DISTINCT) (PostgreSQL hashes them): per (group, deal) the deal's net amounts; per
-    # (group, buyer) the sums and the deals with net money released; per group the sums, those
-    # deals, and the buyers with at least one of them. A deal has one buyer, so counting the
-    # (group, deal) rows is counting distinct deals, and the (group, buyer) rows distinct
-    # buyers. The group key is computed once, in the innermost query, and grouped by name
-    # above it: PostgreSQL would not match an expression with bound parameters (the time
-    # zone) written twice, in SELECT and in GROUP BY.
-    entries = (
-        select(
-            group.label("grp"),
-            JournalEntry.deal_id,
-            JournalEntry.buyer_id,
-            JournalEntry.volume_fen,
-            JournalEntry.tax_fen,
-            JournalEntry.fee_fen,
-        )
-        .where(*_settlements(start, end))
-        .subquery("entries")
-    )
-    per_deal = (
-        select(
-            entries.c.grp,
-            entries.c.deal_id,
-            entries.c.buyer_id,
-            func.sum(entries.c.volume_fen).label("volume"),
-            func.sum(entries.c.tax_fen).label("tax"),
-            func.sum(entries.c.fee_fen).label("fee"),
-        )
-        .group_by(entries.c.grp, entries.c.deal_id, entries.c.buyer_id)
-        .subquery("per_deal")
-    )
-    released = per_deal.c.volume > 0
-    per_buyer = (
-        select(
-            per_deal.c.grp,
-            per_deal.c.buyer_id,
-            func.sum(per_deal.c.volume).label("volume"),
-            func.sum(per_deal.c.tax).label("tax"),
-            func.sum(per_deal.c.fee).label("fee"),
-            func.count(case((released, per_deal.c.deal_id))).label("deals"),
-        )
-        .group_by(per_deal.c.grp, per_deal.c.buyer_id)
-        .subquery("per_buyer")
-    )
-    stmt: Select[Any] = (
-        select(
-            per_buyer.c.grp,
-            func.coalesce(func.sum(per_buyer.c.volume), 0),
-            func.coalesce(func.sum(per_buyer.c.tax), 0),
-            func.coalesce(func.sum(per_buyer.c.fee), 0),
-            func.coalesce(func.sum(per_buyer.c.deals), 0),
-            func.count(case((per_buyer.c.deals > 0, per_buyer.c.buyer_id))),
-        )
-        .group_by(per_buyer.c.grp)
-        .order_by(per_buyer.c.grp)
-    )
+    found = ledger.settlement_aggregates([group.label("grp")], _settlements(start, end))
+    stmt = found.totals.order_by(found.per_buyer.c.grp)
     rows = (await session.execute(stmt)).all()
     periodic = group_by in (GroupBy.month, GroupBy.quarter, GroupBy.year)
     result = [
@@ -465,7 +408,7 @@ async def totals_from_entries(
             deals_settled=int(deals),
             enterprises_served=int(buyers),
         )
-        for grp, volume, tax, fee, deals, buyers in rows
+        for grp, volume, fee, tax, deals, buyers in rows
     ]
     if group_by is GroupBy.none and not result:
         result = [TotalsRow(None, 0, 0, 0, 0, 0)]

@@ -41,7 +41,9 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     String,
+    Subquery,
     Table,
+    TextClause,
     case,
     cast,
     delete,
@@ -539,6 +541,78 @@ _Rows = Select[*tuple[Any, ...]]
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementAggregates:
+    entries: Subquery  # keys…, deal_id, buyer_id, volume_fen, fee_fen, tax_fen
+    per_buyer: Subquery  # keys…, buyer_id, volume, fee, tax, deals (with net money released)
+    totals: _Rows  # keys…, volume, fee, tax, deals settled, buyers served
+
+
+def settlement_aggregates(
+    keys: Sequence[ColumnElement[Any]], conditions: Sequence[ColumnElement[bool] | TextClause]
+) -> SettlementAggregates:
+    """The auditors' totals of the settlement entries that meet ``conditions``, per value of
+    the labelled ``keys``: what :func:`audit.totals` answers from the entries, and what the kept
+    totals are rebuilt from and verified against.
+
+    Three aggregations, each over the previous one's rows, none needing a sort or a
+    count(DISTINCT) (PostgreSQL hashes them): per (keys, deal) the deal's net amounts; per
+    (keys, buyer) the sums and the deals with net money released; per keys the sums, those
+    deals, and the buyers with at least one of them. A deal has one buyer, so counting the
+    (keys, deal) rows is counting distinct deals, and the (keys, buyer) rows distinct buyers.
+    The keys are computed once, in the innermost query, and grouped by name above it:
+    PostgreSQL would not match an expression with bound parameters (a time zone) written
+    twice, in SELECT and in GROUP BY."""
+    entries = (
+        select(
+            *keys,
+            JournalEntry.deal_id,
+            JournalEntry.buyer_id,
+            JournalEntry.volume_fen,
+            JournalEntry.fee_fen,
+            JournalEntry.tax_fen,
+        )
+        .where(*conditions)
+        .subquery("entries")
+    )
+    entry_keys = [entries.c[key.name] for key in keys]
+    per_deal = (
+        select(
+            *entry_keys,
+            entries.c.deal_id,
+            entries.c.buyer_id,
+            func.sum(entries.c.volume_fen).label("volume"),
+            func.sum(entries.c.fee_fen).label("fee"),
+            func.sum(entries.c.tax_fen).label("tax"),
+        )
+        .group_by(*entry_keys, entries.c.deal_id, entries.c.buyer_id)
+        .subquery("per_deal")
+    )
+    deal_keys = [per_deal.c[key.name] for key in keys]
+    per_buyer = (
+        select(
+            *deal_keys,
+            per_deal.c.buyer_id,
+            func.sum(per_deal.c.volume).label("volume"),
+            func.sum(per_deal.c.fee).label("fee"),
+            func.sum(per_deal.c.tax).label("tax"),
+            func.count(case((per_deal.c.volume > 0, per_deal.c.deal_id))).label("deals"),
+        )
+        .group_by(*deal_keys, per_deal.c.buyer_id)
+        .subquery("per_buyer")
+    )
+    buyer_keys = [per_buyer.c[key.name] for key in keys]
+    totals = select(
+        *buyer_keys,
+        func.sum(per_buyer.c.volume),
+        func.sum(per_buyer.c.fee),
+        func.sum(per_buyer.c.tax),
+        func.sum(per_buyer.c.deals),
+        func.count(case((per_buyer.c.deals > 0, per_buyer.c.buyer_id))),
+    ).group_by(*buyer_keys)
+    return SettlementAggregates(entries=entries, per_buyer=per_buyer, totals=totals)
+
+
+@dataclass(frozen=True, slots=True)
 class _Recomputed:
     deals: _Rows  # period, deal_id, volume_fen (nets other than 0)
     buyers: _Rows  # period, group_key, buyer_id, deals (buyers with settled deals)
@@ -548,45 +622,14 @@ class _Recomputed:
 def _recompute(
     dialect: str, kind: TotalsPeriod, dimension: TotalsDimension, zone: str
 ) -> _Recomputed:
-    entries = (
-        select(
+    found = settlement_aggregates(
+        [
             _period_of_entry(dialect, kind, zone).label("period"),
             _group_of_entry(dialect, dimension).label("group_key"),
-            JournalEntry.deal_id,
-            JournalEntry.buyer_id,
-            JournalEntry.volume_fen,
-            JournalEntry.fee_fen,
-            JournalEntry.tax_fen,
-        )
-        .where(text(SETTLEMENTS_PREDICATE))
-        .subquery("entries")
+        ],
+        [text(SETTLEMENTS_PREDICATE)],
     )
-    per_deal = (
-        select(
-            entries.c.period,
-            entries.c.group_key,
-            entries.c.deal_id,
-            entries.c.buyer_id,
-            func.sum(entries.c.volume_fen).label("volume"),
-            func.sum(entries.c.fee_fen).label("fee"),
-            func.sum(entries.c.tax_fen).label("tax"),
-        )
-        .group_by(entries.c.period, entries.c.group_key, entries.c.deal_id, entries.c.buyer_id)
-        .subquery("per_deal")
-    )
-    per_buyer = (
-        select(
-            per_deal.c.period,
-            per_deal.c.group_key,
-            per_deal.c.buyer_id,
-            func.sum(per_deal.c.volume).label("volume"),
-            func.sum(per_deal.c.fee).label("fee"),
-            func.sum(per_deal.c.tax).label("tax"),
-            func.count(case((per_deal.c.volume > 0, per_deal.c.deal_id))).label("deals"),
-        )
-        .group_by(per_deal.c.period, per_deal.c.group_key, per_deal.c.buyer_id)
-        .subquery("per_buyer")
-    )
+    entries, per_buyer = found.entries, found.per_buyer
     deals = (
         select(entries.c.period, entries.c.deal_id, func.sum(entries.c.volume_fen))
         .where(entries.c.deal_id.is_not(None))
@@ -596,16 +639,7 @@ def _recompute(
     buyers = select(
         per_buyer.c.period, per_buyer.c.group_key, per_buyer.c.buyer_id, per_buyer.c.deals
     ).where(per_buyer.c.deals > 0, per_buyer.c.buyer_id.is_not(None))
-    totals = select(
-        per_buyer.c.period,
-        per_buyer.c.group_key,
-        func.sum(per_buyer.c.volume),
-        func.sum(per_buyer.c.fee),
-        func.sum(per_buyer.c.tax),
-        func.sum(per_buyer.c.deals),
-        func.count(case((per_buyer.c.deals > 0, per_buyer.c.buyer_id))),
-    ).group_by(per_buyer.c.period, per_buyer.c.group_key)
-    return _Recomputed(deals=deals, buyers=buyers, totals=totals)
+    return _Recomputed(deals=deals, buyers=buyers, totals=found.totals)
 
 
 def _kept(kind: TotalsPeriod, dimension: TotalsDimension) -> _Recomputed:
