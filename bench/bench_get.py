@@ -27,12 +27,12 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from app.core.config import normalize_database_url
 from app.core.db import Database, create_engine
@@ -483,19 +483,28 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
+T = TypeVar("T")
+
+
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `with` blocks, which stop the servers
+    raise SystemExit(128 + signum)  # unwinds the `with` blocks: servers stop, rows go
 
 
-def main() -> int:
-    options = parse_args()
+def run_bench(name: str, parse: Callable[[], T], run: Callable[[T, Path], int]) -> int:
+    """A benchmark's main: its options, a SIGTERM that unwinds (so servers stop and rows
+    go), a temporary working directory, and exit status 2 when the run cannot be set up."""
+    options = parse()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with tempfile.TemporaryDirectory(prefix="innoshare-bench-") as workdir:
+    with tempfile.TemporaryDirectory(prefix=f"innoshare-{name.replace('_', '-')}-") as workdir:
         try:
             return run(options, Path(workdir))
         except RuntimeError as error:
-            print(f"bench_get: {error}", file=sys.stderr)
+            print(f"{name}: {error}", file=sys.stderr)
             return 2
+
+
+def main() -> int:
+    return run_bench("bench_get", parse_args, run)
 
 
 if __name__ == "__main__":

@@ -31,10 +31,8 @@ import os
 import platform
 import random
 import secrets
-import signal
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -53,6 +51,7 @@ from bench_get import (
     migrate,
     positive,
     random_credit_code,
+    run_bench,
     running_server,
     uvicorn_command,
 )
@@ -572,19 +571,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `with` blocks: the server stops, rows go
-
-
 def main() -> int:
-    options = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with tempfile.TemporaryDirectory(prefix="innoshare-bench-import-") as workdir:
-        try:
-            return run(options, Path(workdir))
-        except RuntimeError as error:
-            print(f"bench_import: {error}", file=sys.stderr)
-            return 2
+    return run_bench("bench_import", parse_args, run)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,8 @@ import json
 import os
 import platform
 import secrets
-import signal
 import statistics
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +43,7 @@ from bench_get import (
     http_get,
     migrate,
     positive,
+    run_bench,
     running_server,
     sample_organization,
     uvicorn_command,
@@ -491,19 +490,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `with` blocks: servers stop, rows go
-
-
 def main() -> int:
-    options = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with tempfile.TemporaryDirectory(prefix="innoshare-bench-item-") as workdir:
-        try:
-            return run(options, Path(workdir))
-        except RuntimeError as error:
-            print(f"bench_item: {error}", file=sys.stderr)
-            return 2
+    return run_bench("bench_item", parse_args, run)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,9 @@ import os
 import platform
 import random
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -57,6 +55,7 @@ from bench_get import (
     migrate,
     positive,
     random_credit_code,
+    run_bench,
     running_server,
     uvicorn_command,
 )
@@ -832,19 +831,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)  # unwinds the `with` blocks: the server stops
-
-
 def main() -> int:
-    options = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with tempfile.TemporaryDirectory(prefix="innoshare-bench-settle-") as workdir:
-        try:
-            return run(options, Path(workdir))
-        except RuntimeError as error:
-            print(f"bench_settle: {error}", file=sys.stderr)
-            return 2
+    return run_bench("bench_settle", parse_args, run)
 
 
 if __name__ == "__main__":

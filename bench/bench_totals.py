@@ -39,9 +39,7 @@ import os
 import platform
 import random
 import secrets
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -53,7 +51,15 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
-from bench_get import BENCH_DIR, free_port, migrate, positive, running_server, uvicorn_command
+from bench_get import (
+    BENCH_DIR,
+    free_port,
+    migrate,
+    positive,
+    run_bench,
+    running_server,
+    uvicorn_command,
+)
 from bench_item import plain_dsn
 from bench_results import merge_results
 from bench_settle import create_organizations, publish_technologies
@@ -787,19 +793,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
 
 
-def _exit_on_sigterm(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
-
-
 def main() -> int:
-    options = parse_args()
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with tempfile.TemporaryDirectory(prefix="innoshare-bench-totals-") as workdir:
-        try:
-            return run(options, Path(workdir))
-        except RuntimeError as error:
-            print(f"bench_totals: {error}", file=sys.stderr)
-            return 2
+    return run_bench("bench_totals", parse_args, run)
 
 
 if __name__ == "__main__":
