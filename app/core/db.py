@@ -1,6 +1,8 @@
 """Engine, session factory, declarative base and the per-request unit of work."""
 
+import functools
 import logging
+import re
 import sqlite3
 import time
 import uuid
@@ -8,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -95,6 +98,68 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+# --- SQL on the driver, for the hot write paths -----------------------------------------------
+#
+# The money path (ledger entries, idempotency records) runs a dozen small statements per
+# request. Through SQLAlchemy's statement machinery each costs 0.1-0.2 ms of CPU (building or
+# looking up the compiled form, binding, result processing; more through the ORM); sent as
+# text to the driver (``exec_driver_sql``) about half of that, in the same transaction,
+# counted in Server-Timing like any other statement. The SQL is written once, for both
+# backends, with PostgreSQL's numbered parameters ``$1``; SQLite gets the same text with
+# ``?1`` and the values stored as SQLAlchemy stores them there.
+
+_NUMBERED_PARAMETER = re.compile(r"\$(\d+)")
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_sql(sql: str) -> str:
+    return _NUMBERED_PARAMETER.sub(r"?\1", sql)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A value as SQLAlchemy's column types store it in SQLite (Uuid: 32 hex digits;
+    UTCDateTime: naive UTC text; enums: their value)."""
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _postgresql_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+async def execute_sql(session: AsyncSession, sql: str, params: Sequence[Any] = ()) -> Any:
+    """Run ``sql`` (``$1``-numbered parameters, portable SQL) in the session's transaction;
+    returns the driver-level result (``.all()``, ``.one()``, ``.first()``).
+
+    Values are passed as they are, but for UUIDs, datetimes and enums, which are converted as
+    the models' types would. Rows come back as the driver gives them: on SQLite a UUID or a
+    timestamp is text, so read only numbers and strings back this way.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        return await connection.exec_driver_sql(
+            _sqlite_sql(sql), tuple(_sqlite_value(value) for value in params)
+        )
+    return await connection.exec_driver_sql(
+        sql, tuple(_postgresql_value(value) for value in params)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def values_list(rows: int, columns: int) -> str:
+    """``($1, $2), ($3, $4)``: the VALUES of a multi-row statement, parameters numbered row
+    by row."""
+    return ", ".join(
+        "(" + ", ".join(f"${row * columns + column + 1}" for column in range(columns)) + ")"
+        for row in range(rows)
+    )
 
 
 def _same_as_created(context: Any) -> datetime:

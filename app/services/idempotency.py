@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database
+from app.core.db import Database, execute_sql, utcnow, values_list
 from app.core.errors import BadRequest, Conflict, ValidationFailed
 from app.models.idempotency import IdempotencyRecord
 
@@ -71,6 +71,18 @@ def _lock_id(principal: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+# Driver-level statements (core.db.execute_sql): every money-moving request runs them.
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+_FIND_RECORD = (
+    "SELECT method, path, fingerprint, status_code, response_body FROM idempotency_records"
+    " WHERE principal = $1 AND key = $2"
+)
+_INSERT_RECORD = (
+    "INSERT INTO idempotency_records (principal, key, method, path, fingerprint, status_code,"
+    f" response_body, created_at) VALUES {values_list(1, 8)}"
+)
+
+
 def _retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE
 
@@ -90,9 +102,9 @@ async def run_once(
         try:
             async with db.unit_of_work(write=True) as session:
                 if not db.is_sqlite:
-                    locked = await session.scalar(
-                        select(func.pg_try_advisory_xact_lock(_lock_id(principal, key)))
-                    )
+                    locked = (
+                        await execute_sql(session, _TRY_LOCK, (_lock_id(principal, key),))
+                    ).scalar_one()
                     if not locked:
                         raise Conflict(
                             f"A request with this {HEADER} is still being processed;"
@@ -100,27 +112,31 @@ async def run_once(
                             code="idempotency_key_in_flight",
                             headers={"Retry-After": "1"},
                         )
-                record = await session.get(IdempotencyRecord, (principal, key))
+                record = (await execute_sql(session, _FIND_RECORD, (principal, key))).first()
                 if record is not None:
-                    if record.fingerprint != request_fingerprint:
+                    method_used, path_used, fingerprint_used, status_code, body = record
+                    if fingerprint_used != request_fingerprint:
                         raise ValidationFailed(
                             f"This {HEADER} was used for a different request"
-                            f" ({record.method} {record.path} or another body).",
+                            f" ({method_used} {path_used} or another body).",
                             code="idempotency_key_reused",
                         )
-                    return StoredResponse(record.status_code, record.response_body, True)
+                    return StoredResponse(status_code, body, True)
                 status_code, payload = await work(session)
                 body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-                session.add(
-                    IdempotencyRecord(
-                        principal=principal,
-                        key=key,
-                        method=method,
-                        path=path[:300],
-                        fingerprint=request_fingerprint,
-                        status_code=status_code,
-                        response_body=body,
-                    )
+                await execute_sql(
+                    session,
+                    _INSERT_RECORD,
+                    (
+                        principal,
+                        key,
+                        method,
+                        path[:300],
+                        request_fingerprint,
+                        status_code,
+                        body,
+                        utcnow(),
+                    ),
                 )
                 return StoredResponse(status_code, body, False)
         except DBAPIError as error:
