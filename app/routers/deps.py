@@ -12,7 +12,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Unauthorized
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.core.security import Principal, Scope, is_api_key
+from app.core.security import Principal, Scope
 from app.services import auth as auth_service
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -65,9 +65,9 @@ class BearerPrincipal(SecurityBase):
     async def __call__(self, request: Request) -> Principal | None:
         """The caller, or None when no credential is sent; a malformed one is a 401.
 
-        Authentication runs in a short unit of work of its own, before the endpoint's session
-        connects: an API key's use is recorded whatever the request then does, and anonymous
-        requests open no database session for it.
+        Authentication happens before the endpoint's session connects, outside it (see
+        ``auth.authenticate``): an API key's use is recorded whatever the request then does,
+        and anonymous requests touch no database for it.
         """
         authorization = request.headers.get("authorization")
         if not authorization:
@@ -78,10 +78,9 @@ class BearerPrincipal(SecurityBase):
             raise Unauthorized(
                 "Send credentials as 'Authorization: Bearer <token>'.", code="invalid_authorization"
             )
-        db: Database = request.app.state.db
-        settings: Settings = request.app.state.settings
-        async with db.unit_of_work(write=is_api_key(bearer)) as session:
-            return await auth_service.authenticate(session, bearer=bearer, settings=settings)
+        return await auth_service.authenticate(
+            request.app.state.db, bearer=bearer, settings=request.app.state.settings
+        )
 
 
 get_optional_principal = BearerPrincipal()

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from app.core.db import utcnow
 from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -119,12 +119,13 @@ async def _locked(session: AsyncSession, deal_id: uuid.UUID) -> Deal:
     stmt = (
         select(Deal)
         .where(Deal.id == deal_id)
-        .options(selectinload(Deal.milestones))
+        # one statement with its milestones (an outer join; only the deal's row is locked)
+        .options(joinedload(Deal.milestones))
         .execution_options(populate_existing=True)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=Deal)
-    deal = await session.scalar(stmt)
+    deal = (await session.scalars(stmt)).unique().one_or_none()
     if deal is None:
         raise NotFound(f"No deal {deal_id}.")
     return deal

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role, Scope, hash_password_sync
 from app.models.ratelimit import RateLimitBucket
@@ -105,17 +106,17 @@ async def test_outdated_password_hashes_are_upgraded_on_sign_in(
 
 
 async def test_access_tokens_of_deleted_accounts_are_refused(
-    session: AsyncSession, settings: Settings
+    session: AsyncSession, db: Database, settings: Settings
 ) -> None:
     user = await builders.create_user(session)
     bearer = builders.bearer_for(user, settings)["Authorization"].split()[1]
-    principal = await auth_service.authenticate(session, bearer=bearer, settings=settings)
+    principal = await auth_service.authenticate(db, bearer=bearer, settings=settings)
     assert principal.id == user.id
     assert principal.scopes == ROLE_SCOPES[Role.member]
     await session.delete(user)
     await session.commit()
     with pytest.raises(Unauthorized):
-        await auth_service.authenticate(session, bearer=bearer, settings=settings)
+        await auth_service.authenticate(db, bearer=bearer, settings=settings)
 
 
 def test_password_hashes_are_argon2id() -> None:
