@@ -72,7 +72,11 @@ def _lock_id(principal: str, key: str) -> int:
 
 
 # Driver-level statements (core.db.execute_sql): every money-moving request runs them.
-_TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1)"
+# The engine plans every statement for its parameters (core.db.create_engine: searches need
+# it); a money transaction's statements are key lookups and writes whose cached plans are
+# right whatever the values, so it lets PostgreSQL reuse them (SET LOCAL, in the same round
+# trip as the lock).
+_TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1), set_config('plan_cache_mode', 'auto', true)"
 _FIND_RECORD = (
     "SELECT method, path, fingerprint, status_code, response_body FROM idempotency_records"
     " WHERE principal = $1 AND key = $2"
@@ -102,9 +106,9 @@ async def run_once(
         try:
             async with db.unit_of_work(write=True) as session:
                 if not db.is_sqlite:
-                    locked = (
+                    locked, _ = (
                         await execute_sql(session, _TRY_LOCK, (_lock_id(principal, key),))
-                    ).scalar_one()
+                    ).one()
                     if not locked:
                         raise Conflict(
                             f"A request with this {HEADER} is still being processed;"
