@@ -9,11 +9,13 @@ import pytest
 from asyncpg.exceptions import InternalClientError
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import Database, RowReader, after_commit, create_engine
+from app.core.db import Database, RowReader, after_commit, create_engine, execute_sql
 from app.core.security import Role
 from app.main import create_app
+from app.models.idempotency import IdempotencyRecord
 from app.models.orgs import Organization
 from tests import builders
 from tests.conftest import BACKEND, make_settings
@@ -199,3 +201,56 @@ async def test_after_commit_actions_run_once_in_their_own_transaction(
         assert ran == ["fail", "mark"]
     finally:
         await database.dispose()
+
+
+async def _record_sql(session: AsyncSession, key: str, created_at: datetime) -> None:
+    await execute_sql(
+        session,
+        "INSERT INTO idempotency_records (principal, key, method, path, fingerprint,"
+        " status_code, response_body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        ("user:sql", key, "POST", "/v1/x", "f" * 64, 201, "{}", created_at),
+    )
+
+
+async def test_driver_sql_runs_in_the_unit_of_work_from_its_first_statement(
+    migrated_fresh_database_url: str,
+) -> None:
+    """execute_sql as a transaction's first statement (PostgreSQL: through SQLAlchemy, which
+    begins it) and after it (straight on the driver): both commit and roll back with it."""
+    database = Database(create_engine(migrated_fresh_database_url))
+    when = datetime(2026, 11, 25, 3, 4, 5, 678901, tzinfo=UTC)
+
+    async def write_then_fail() -> None:
+        async with database.unit_of_work(write=True) as session:
+            await _record_sql(session, "first", when)
+            await _record_sql(session, "second", when)
+            raise RuntimeError("after both")
+
+    try:
+        with pytest.raises(RuntimeError):
+            await write_then_fail()
+        async with database.unit_of_work(write=True) as session:
+            await _record_sql(session, "kept", when)
+        async with database.unit_of_work(write=False) as session:
+            records = (await session.scalars(select(IdempotencyRecord))).all()
+        # written as the ORM writes it: read back through the model's types, equal
+        assert [(r.key, r.created_at, r.status_code) for r in records] == [("kept", when, 201)]
+    finally:
+        await database.dispose()
+
+
+async def test_driver_sql_errors_are_sqlalchemys(session: AsyncSession) -> None:
+    """A constraint broken through execute_sql raises what SQLAlchemy would (callers catch
+    IntegrityError, and retry on the SQLSTATE of a DBAPIError's driver error)."""
+    when = datetime(2026, 11, 25, tzinfo=UTC)
+    await _record_sql(session, "twice", when)
+    rows = await execute_sql(
+        session,
+        "SELECT key, status_code FROM idempotency_records WHERE principal = $1 AND key = $2",
+        ("user:sql", "twice"),
+    )
+    assert rows.one() == ("twice", 201)
+    with pytest.raises(IntegrityError) as raised:
+        await _record_sql(session, "twice", when)
+    if BACKEND == "postgresql":
+        assert raised.value.orig.sqlstate == "23505"  # type: ignore[union-attr]
