@@ -1,7 +1,7 @@
 """Settlements through the API (fund + settle, idempotency keys) against a raw SQL transfer.
 
     .venv/bin/python bench/bench_settle.py --database-url postgresql://… [--concurrency 32]
-        [--duration 15] [--workers 1] [--deals-per-client 150] [--buyers 32] [--sellers 8]
+        [--duration 15] [--workers 1] [--deals-per-client 400] [--buyers 32] [--sellers 8]
 
 PostgreSQL only. Migrates a scratch database and builds a market through the services: one
 operator, one auditor, BUYERS enterprises with a member each, SELLERS universities each with
@@ -807,7 +807,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--duration", type=positive, default=15, help="seconds measured")
     parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
     parser.add_argument(
-        "--deals-per-client", type=positive, default=150, help="deals created per client"
+        "--deals-per-client", type=positive, default=400, help="deals created per client"
     )
     parser.add_argument("--buyers", type=positive, default=32, help="buying enterprises")
     parser.add_argument("--sellers", type=positive, default=8, help="selling universities")
