@@ -28,6 +28,7 @@ Locks are always taken in this order (deal, accounts, chain, totals), so transac
 deadlock on them; the deal operations still retry on deadlock or serialization errors.
 """
 
+import functools
 import hashlib
 import random
 import uuid
@@ -273,12 +274,13 @@ def _insert_postings(rows: int) -> str:
     )
 
 
+@functools.lru_cache(maxsize=64)
 def _adding_upsert(
-    table: str, key: Sequence[str], added: Sequence[str], rows: int, returning: str = ""
+    table: str, key: tuple[str, ...], added: tuple[str, ...], rows: int, returning: str = ""
 ) -> str:
     """``INSERT … VALUES (row), … ON CONFLICT (key) DO UPDATE SET c = c + excluded.c`` for the
-    ``added`` columns: one statement and one round trip for every row, the rows locked in the
-    order given. Parameters: each row's key columns, then its added ones."""
+    ``added`` columns: all the rows in one statement (one round trip), locked in the order
+    given. Parameters: each row's key columns, then its added ones."""
     columns = (*key, *added)
     updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in added)
     return (

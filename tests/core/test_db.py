@@ -254,3 +254,36 @@ async def test_driver_sql_errors_are_sqlalchemys(session: AsyncSession) -> None:
         await _record_sql(session, "twice", when)
     if BACKEND == "postgresql":
         assert raised.value.orig.sqlstate == "23505"  # type: ignore[union-attr]
+
+
+@pytest.mark.postgres_only
+async def test_driver_sql_on_a_connection_the_server_closed_fails_one_request(
+    engine: AsyncEngine,
+) -> None:
+    """A connection killed inside a money transaction fails that unit of work only: its
+    connection is not pooled again, and the next one works on a fresh backend."""
+    database = Database(
+        create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
+    )
+    pid = "SELECT pg_backend_pid()"
+    try:
+
+        async def killed_half_way() -> int:
+            async with database.unit_of_work(write=True) as session:
+                (backend,) = (await execute_sql(session, pid)).one()  # begins the transaction
+                async with engine.connect() as other:
+                    await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+                await asyncio.sleep(0.2)
+                await execute_sql(session, pid)  # straight on the driver: the backend is gone
+            raise AssertionError("the second statement should have failed")
+
+        with pytest.raises(Exception) as raised:  # noqa: PT011 (any error; not a hang or a 2xx)
+            await killed_half_way()
+        assert not isinstance(raised.value, AssertionError)
+        assert database.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        async with database.unit_of_work(write=True) as session:
+            (first,) = (await execute_sql(session, pid)).one()
+            (second,) = (await execute_sql(session, pid)).one()
+        assert first == second
+    finally:
+        await database.dispose()
