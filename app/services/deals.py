@@ -409,7 +409,11 @@ async def reverse_entry(
     """Undo a journal entry with one opposite entry, and put its deal back where it was;
     returns the reversing entry."""
     principal.require_role(Role.admin, Role.operator)
-    original = await session.get(JournalEntry, entry_id)
+    # The entry's row lock serializes reversals of one entry, also of one that has no deal to
+    # lock: the second finds the first's reversal instead of failing on the unique index.
+    # FOR NO KEY UPDATE is a lock, not a write (the append-only triggers refuse UPDATE only),
+    # and it leaves alone the foreign-key checks of entries that point at this one.
+    original = await session.get(JournalEntry, entry_id, with_for_update={"key_share": True})
     if original is None:
         raise NotFound(f"No journal entry {entry_id}.")
     if original.kind is EntryKind.reversal:

@@ -20,7 +20,9 @@ from app.core.db import Database, create_engine
 from app.main import create_app
 from app.models.deals import Deal, DealStatus
 from app.models.ledger import LEDGER_CHAINS, EntryKind, JournalEntry, LedgerChain
+from app.services import ledger as ledger_service
 from app.services.deals import share
+from app.services.ledger import EntryFacts
 from tests.conftest import TEST_SECRET, make_settings
 from tests.deals.conftest import Market, build_market, funded_deal, post
 from tests.servers import running_servers
@@ -440,3 +442,40 @@ async def test_concurrent_reversals_of_one_entry_write_one(
         verified = await client.get("/v1/ledger/verify", headers=market.auditor.headers)
         assert verified.json()["ok"] is True
         assert verified.json()["entries_checked"] == 3 + (refund.status_code == 200)
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_reversals_of_an_entry_without_a_deal_write_one(
+    migrated_fresh_database_url: str, database: Database
+) -> None:
+    """No deal lock serializes these, and reversing a payout takes money from no account that
+    must stay positive: only the entry's own row lock keeps the second reversal from failing
+    on the one-reversal-per-entry index (a 500)."""
+    settings = make_settings(migrated_fresh_database_url)
+    bank = ledger_service.BANK
+    async with database.unit_of_work(write=True) as session:
+        market = await build_market(session, settings)
+        seller = await ledger_service.organization_account(session, market.seller_org.id)
+        # the API has no deposits or payouts yet: the ledger service's own entries
+        deposit = EntryFacts(kind=EntryKind.funding, created_by="test:deposit", memo="预付款")
+        await ledger_service.post_entry(session, deposit, [(bank, -50_000), (seller, 50_000)])
+        payout = EntryFacts(kind=EntryKind.refund, created_by="test:payout", memo="付款给卖方")
+        entry_id = await ledger_service.post_entry(
+            session, payout, [(seller, -50_000), (bank, 50_000)]
+        )
+    transport = httpx.ASGITransport(app=create_app(settings, database=database))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        path = f"/v1/ledger/entries/{entry_id}/reverse"
+        answers = await asyncio.gather(
+            *(post(client, path, market.operator, {"reason": f"第{n}次"}) for n in range(8))
+        )
+        assert sorted(r.status_code for r in answers) == [201] + [409] * 7, [
+            r.text for r in answers if r.status_code not in (201, 409)
+        ]
+        assert {r.json()["code"] for r in answers if r.status_code == 409} == {"already_reversed"}
+        verified = await client.get("/v1/ledger/verify", headers=market.auditor.headers)
+        assert verified.json()["ok"] is True
+        assert verified.json()["entries_checked"] == 3
+        balances = await client.get("/v1/ledger/accounts", headers=market.auditor.headers)
+        held = {a["id"]: a["balance"] for a in balances.json()["items"]}
+        assert held[str(seller)] == "500.00"  # paid out once, the payout taken back once
