@@ -49,6 +49,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import raw_transfer
+from bare_transfer_app import ACCOUNTS_ENV as BARE_ACCOUNTS_ENV
+from bare_transfer_app import DSN_ENV as BARE_DSN_ENV
+from bare_transfer_app import POOL_ENV as BARE_POOL_ENV
 from bench_get import (
     BENCH_DIR,
     free_port,
@@ -86,6 +90,7 @@ from app.services.ledger import ESCROW, FEE_REVENUE, TAX_PAYABLE
 
 RESULTS_FILE = BENCH_DIR / "results" / "settle.json"
 RAW_TRANSFER = BENCH_DIR / "raw_transfer.py"
+RAW_ACCOUNTS = 10_000  # raw_transfer.py's default, so the ceiling locks as the floor does
 TARGET_RATIO = 0.25
 WARMUP_S = 2.0
 SAMPLE_EVERY_S = 0.1
@@ -119,6 +124,7 @@ class Options:
     sellers: int
     raw: bool
     pgbench: bool
+    ceiling: bool
 
 
 # --- the market ------------------------------------------------------------------------------
@@ -423,6 +429,16 @@ class Sampling:
     server_cpu_s: float = 0.0
     database_cpu_s: float | None = None
 
+    def cpu_us_per(self, count: int) -> tuple[int | None, int | None]:
+        """Server and PostgreSQL CPU per unit of work (µs), None when there is none."""
+        if not count:
+            return None, None
+        database = self.database_cpu_s
+        return (
+            round(self.server_cpu_s / count * 1e6),
+            round(database / count * 1e6) if database is not None else None,
+        )
+
 
 async def _sample(dsn: str, port: int, start: float, stop: float, result: Sampling) -> None:
     connection = await asyncpg.connect(dsn)
@@ -463,6 +479,83 @@ async def drive(
         *(_client(port, market, n, stop, stats) for n in range(options.concurrency)),
     )
     return stats, sampling, start, stop
+
+
+# --- the stack's ceiling: the raw transfer behind bare FastAPI --------------------------------
+
+
+@dataclass
+class CeilingStats:
+    pairs: list[tuple[float, float]] = field(default_factory=list)  # first start, second end
+    failures: list[str] = field(default_factory=list)
+
+
+async def _bare_client(port: int, stop: float, stats: CeilingStats) -> None:
+    """Two POST /transfers per pair, as the app's clients send fund then settle."""
+    connection = HttpConnection(port)
+    await connection.open()
+    try:
+        while (began := time.perf_counter()) < stop:
+            for _ in range(2):
+                status, _, body = await connection.post("/transfers", "none")
+                if status != 200:
+                    stats.failures.append(f"{status} {body[:300].decode(errors='replace')}")
+                    return
+            stats.pairs.append((began, time.perf_counter()))
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as error:
+        stats.failures.append(f"{type(error).__name__}: {error}")
+    finally:
+        connection.close()
+
+
+async def drive_ceiling(options: Options, port: int) -> dict[str, Any]:
+    stats = CeilingStats()
+    sampling = Sampling()
+    began = time.perf_counter()
+    start, stop = began + WARMUP_S, began + WARMUP_S + options.duration
+    await asyncio.gather(
+        _sample(plain_dsn(options.database_url), port, start, stop, sampling),
+        *(_bare_client(port, stop, stats) for _ in range(options.concurrency)),
+    )
+    pairs = [(s, e) for s, e in stats.pairs if start <= e <= stop]
+    duration = stop - start
+    server_cpu, database_cpu = sampling.cpu_us_per(len(pairs))
+    return {
+        "server": "uvicorn + bare FastAPI + asyncpg pool, bench/bare_transfer_app.py",
+        "workers": options.workers,
+        "pairs": len(pairs),
+        "pairs_per_s": round(len(pairs) / duration, 1),
+        "requests_per_s": round(2 * len(pairs) / duration, 1),
+        "pair_p50_ms": _ms([e - s for s, e in pairs], 50),
+        "pair_p99_ms": _ms([e - s for s, e in pairs], 99),
+        "server_cpu_us_per_pair": server_cpu,
+        "database_cpu_us_per_pair": database_cpu,
+        "failures": stats.failures[:10],
+    }
+
+
+def run_ceiling(options: Options, workdir: Path) -> dict[str, Any]:
+    """Serve raw_transfer's transaction through bare FastAPI and drive it like the app."""
+    dsn = plain_dsn(options.database_url)
+    asyncio.run(raw_transfer.prepare(dsn, RAW_ACCOUNTS))
+    try:
+        port = free_port()
+        env = {
+            BARE_DSN_ENV: dsn,
+            BARE_ACCOUNTS_ENV: str(RAW_ACCOUNTS),
+            BARE_POOL_ENV: str(options.concurrency),
+        }
+        command = uvicorn_command(
+            "bare_transfer_app:create_app", port, options.workers, ["--app-dir", str(BENCH_DIR)]
+        )
+        with running_server(command, env, f"http://127.0.0.1:{port}/healthz", workdir / "bare.log"):
+            try:
+                import uvloop
+            except ImportError:
+                return asyncio.run(drive_ceiling(options, port))
+            return uvloop.run(drive_ceiling(options, port))
+    finally:
+        asyncio.run(raw_transfer.teardown(dsn))
 
 
 # --- after the run ---------------------------------------------------------------------------
@@ -592,6 +685,7 @@ def summarize(
         state: round(count / backend_samples, 4) for state, count in sampling.states.most_common()
     }
     failed = [c for c in stats.calls if not 200 <= c.status < 300]
+    server_cpu, database_cpu = sampling.cpu_us_per(len(settles))
     return {
         "settlements": len(settles),
         "settlements_per_s": round(len(settles) / duration, 1),
@@ -605,12 +699,8 @@ def summarize(
         "non_2xx": len(failed),
         "failures": stats.failures[:20],
         "clients_out_of_deals": stats.exhausted,
-        "server_cpu_us_per_settlement": round(sampling.server_cpu_s / len(settles) * 1e6)
-        if settles
-        else None,
-        "database_cpu_us_per_settlement": round(sampling.database_cpu_s / len(settles) * 1e6)
-        if settles and sampling.database_cpu_s is not None
-        else None,
+        "server_cpu_us_per_settlement": server_cpu,
+        "database_cpu_us_per_settlement": database_cpu,
         "server_cpu_share": round(sampling.server_cpu_s / duration, 2),
         "database_cpu_share": round(sampling.database_cpu_s / duration, 2)
         if sampling.database_cpu_s is not None
@@ -708,6 +798,32 @@ def print_report(
     return ratio
 
 
+def print_ceiling(
+    app: dict[str, Any], raws: dict[str, dict[str, Any]], ceiling: dict[str, Any] | None
+) -> float | None:
+    """What the same ratio is for bare FastAPI doing nothing but the raw transfer."""
+    floor = raws.get("raw_transfer")
+    if ceiling is None:
+        return None
+    print(
+        f"bare FastAPI serving the raw transfer, 2 requests per settlement:"
+        f" {ceiling['pairs_per_s']:.1f} pairs/s ({ceiling['requests_per_s']:.1f} requests/s),"
+        f" pair p50/p99 {ceiling['pair_p50_ms']:.1f}/{ceiling['pair_p99_ms']:.1f} ms;"
+        f" CPU per pair: server {ceiling['server_cpu_us_per_pair']} µs,"
+        f" PostgreSQL {ceiling['database_cpu_us_per_pair']} µs;"
+        f" failures {len(ceiling['failures'])}"
+    )
+    if not floor or not floor["transfers_per_s"] or not ceiling["pairs_per_s"]:
+        return None
+    ratio = float(ceiling["pairs_per_s"]) / float(floor["transfers_per_s"])
+    print(
+        f"ceiling ratio bare pairs/s ÷ raw transfers/s: {ratio:.3f}; the app reaches"
+        f" {app['settlements_per_s'] / ceiling['pairs_per_s']:.0%} of the bare pairs"
+        f" (the target asks for {TARGET_RATIO / ratio:.0%})"
+    )
+    return ratio
+
+
 def tail_of_log(log: Path, lines: int = 60) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -758,10 +874,15 @@ def run(options: Options, workdir: Path) -> int:
         raws["raw_transfer_sharded"] = run_raw_transfer(options, mode="sharded", client="asyncpg")
         if options.pgbench:
             raws["pgbench_transfer"] = run_raw_transfer(options, mode="random", client="pgbench")
+    ceiling = None
+    if options.ceiling:
+        print("the raw transfer behind bare FastAPI…", file=sys.stderr, flush=True)
+        ceiling = run_ceiling(options, workdir)
     ratio = print_report(options, app, raws, ledger)
+    ceiling_ratio = print_ceiling(app, raws, ceiling)
     logged = tail_of_log(log, lines=10_000).splitlines()
     print(f"  server log: {len(logged)} line(s) at WARNING or above")
-    problems = app["non_2xx"] or app["failures"]
+    problems = app["non_2xx"] or app["failures"] or (ceiling and ceiling["failures"])
     if problems or logged:
         print("server log (tail):\n" + "\n".join(logged[-60:]), file=sys.stderr)
     entry = {
@@ -783,7 +904,11 @@ def run(options: Options, workdir: Path) -> int:
         "server_log_lines": len(logged),
         "ledger": ledger,
         **raws,
+        "bare_http_transfer": ceiling,
         "ratio_settlements_to_raw_transfers": round(ratio, 4) if ratio is not None else None,
+        "ceiling_ratio_bare_http_pairs_to_raw_transfers": round(ceiling_ratio, 4)
+        if ceiling_ratio is not None
+        else None,
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio is not None and ratio >= TARGET_RATIO,
     }
@@ -813,6 +938,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--sellers", type=positive, default=8, help="selling universities")
     parser.add_argument("--no-raw", action="store_true", help="skip bench/raw_transfer.py")
     parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench reference")
+    parser.add_argument(
+        "--no-ceiling",
+        action="store_true",
+        help="skip the raw transfer served by bare FastAPI (bench/bare_transfer_app.py)",
+    )
     args = parser.parse_args(argv)
     if not normalize_database_url(args.database_url).startswith("postgresql"):
         parser.error("PostgreSQL only (row locks, SKIP LOCKED and the raw transfer need it)")
@@ -828,6 +958,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         sellers=args.sellers,
         raw=not args.no_raw,
         pgbench=not args.no_pgbench,
+        ceiling=not args.no_ceiling,
     )
 
 
