@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     Select,
     String,
     Subquery,
@@ -808,6 +809,7 @@ async def verify(session: AsyncSession) -> Verification:
     checked = 0
     posted: dict[uuid.UUID, int] = {}
     heads, kept = await _heads_and_balances(session)
+    entries_table = JournalEntry.__table__
     for chain_number in sorted(set(range(LEDGER_CHAINS)) | set(heads)):
         head = heads.get(chain_number)
         if head is None:
@@ -816,20 +818,20 @@ async def verify(session: AsyncSession) -> Verification:
         prev_hash, expected_seq, last_seq = GENESIS_HASH, 1, 0
         after = 0
         while after < head.last_seq:
-            entries = list(
-                (
-                    await session.scalars(
-                        select(JournalEntry)
-                        .where(
-                            JournalEntry.chain == chain_number,
-                            JournalEntry.seq > after,
-                            JournalEntry.seq <= head.last_seq,
-                        )
-                        .order_by(JournalEntry.seq)
-                        .limit(VERIFY_BATCH)
+            # Rows, not ORM objects: the mapped entry would load its postings a second time
+            # (its relationship is selectin) and cost an identity-map object per row.
+            entries = (
+                await session.execute(
+                    select(entries_table)
+                    .where(
+                        entries_table.c.chain == chain_number,
+                        entries_table.c.seq > after,
+                        entries_table.c.seq <= head.last_seq,
                     )
-                ).all()
-            )
+                    .order_by(entries_table.c.seq)
+                    .limit(VERIFY_BATCH)
+                )
+            ).all()
             if not entries:
                 break
             lines = await _postings_of([e.id for e in entries], session)
@@ -844,7 +846,6 @@ async def verify(session: AsyncSession) -> Verification:
                     bad.append((entry.occurred_at, entry.id))
                 prev_hash, expected_seq, last_seq = entry.hash, entry.seq + 1, entry.seq
             after = entries[-1].seq
-            session.expunge_all()
         if head.last_seq != last_seq or head.last_hash != prev_hash:
             problems.append(f"chain {chain_number}: its head does not match its last entry")
     for account in sorted(set(kept) | set(posted)):
@@ -953,7 +954,7 @@ async def _postings_of(
 
 
 def _entry_problem(
-    entry: JournalEntry,
+    entry: Row[Any],
     postings: list[tuple[uuid.UUID, int]],
     prev_hash: str,
     expected_seq: int,
