@@ -3,6 +3,7 @@ university with a published technology."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,27 @@ from app.core.config import Settings
 from app.core.security import Role
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
+from app.services import deals as deals_service
+from app.services import ledger as ledger_service
 from tests import builders
+
+
+class Clock:
+    """The deal and ledger services' ``utcnow``, set by the test."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def fixed_clock(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Clock:
+    """Put the deal and ledger services on a clock the test moves."""
+    clock = Clock(start)
+    monkeypatch.setattr(deals_service, "utcnow", clock)
+    monkeypatch.setattr(ledger_service, "utcnow", clock)
+    return clock
 
 
 @dataclass

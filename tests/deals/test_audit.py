@@ -29,10 +29,9 @@ from app.core.security import Scope
 from app.models.ledger import EntryKind
 from app.models.orgs import Organization, OrganizationKind
 from app.services import audit as audit_service
-from app.services import deals as deals_service
 from app.services import ledger as ledger_service
 from tests import builders
-from tests.deals.conftest import Market, post
+from tests.deals.conftest import Clock, Market, fixed_clock, post
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
@@ -45,16 +44,6 @@ def fen(text: str) -> int:
 
 def instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
-
-
-class Clock:
-    """The deal and ledger services' ``utcnow``, set by the test."""
-
-    def __init__(self) -> None:
-        self.now = instant("2020-01-01T00:00:00Z")
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -125,10 +114,7 @@ async def auditor_get(client: AsyncClient, book: Book, path: str, **params: Any)
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fixed = Clock()
-    monkeypatch.setattr(deals_service, "utcnow", fixed)
-    monkeypatch.setattr(ledger_service, "utcnow", fixed)
-    return fixed
+    return fixed_clock(monkeypatch, instant("2020-01-01T00:00:00Z"))
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from app.services import ledger as ledger_service
 from app.services.audit import GroupBy, TotalsRow
 from tests import builders
 from tests.conftest import TEST_SECRET, downgrade, migrate
-from tests.deals.conftest import Market
+from tests.deals.conftest import Clock, Market, fixed_clock
 
 INNOSHARE = str(Path(sys.executable).with_name("innoshare"))
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -55,22 +55,9 @@ def fen(money: str) -> int:
     return -value if money.startswith("-") else value
 
 
-class Clock:
-    """The deal and ledger services' ``utcnow``, set by the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2019, 11, 1, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fixed = Clock()
-    monkeypatch.setattr(deals_service, "utcnow", fixed)
-    monkeypatch.setattr(ledger_service, "utcnow", fixed)
-    return fixed
+    return fixed_clock(monkeypatch, datetime(2019, 11, 1, tzinfo=UTC))
 
 
 def local(year: int, month: int, day: int = 1) -> datetime:
