@@ -13,8 +13,9 @@ import typer
 from alembic import command as alembic_command
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.calendar import utcnow
 from app.core.config import VAR_DIR, get_settings
-from app.core.db import Database, create_engine, utcnow
+from app.core.db import Database, create_engine
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.security import Role, Scope

@@ -1,8 +1,6 @@
 """Engine, session factory, declarative base and the per-request unit of work."""
 
-import functools
 import logging
-import re
 import sqlite3
 import time
 import uuid
@@ -10,15 +8,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
-from sqlalchemy import DateTime, Dialect, MetaData, bindparam, event, select, text
+from sqlalchemy import bindparam, event, select, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -26,19 +22,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator, Uuid
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.errors import AppError
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -69,169 +55,6 @@ def _time_statements(engine: AsyncEngine) -> None:
         started = conn.info.pop("innoshare.started", None)
         if started is not None:
             add_database_time(time.perf_counter() - started)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on both backends.
-
-    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are stored as
-    naive UTC text of fixed width (which also sorts correctly) and made aware again on read.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given where an aware one is required")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-# --- SQL on the driver, for the hot write paths -----------------------------------------------
-#
-# The money path (ledger entries, idempotency records) runs a dozen small statements per
-# request. Through SQLAlchemy's statement machinery each cost 0.1-0.2 ms of CPU (building or
-# looking up the compiled form, binding, result processing; more through the ORM); sent
-# straight to asyncpg, inside the transaction SQLAlchemy began, about 0.04 ms. The SQL is
-# written once, for both backends, with PostgreSQL's numbered parameters ``$1``; SQLite gets
-# the same text with ``?1`` (through ``exec_driver_sql``) and the values stored as
-# SQLAlchemy's column types store them there.
-
-_NUMBERED_PARAMETER = re.compile(r"\$(\d+)")
-
-
-@functools.lru_cache(maxsize=256)
-def _sqlite_sql(sql: str) -> str:
-    return _NUMBERED_PARAMETER.sub(r"?\1", sql)
-
-
-def _sqlite_value(value: Any) -> Any:
-    """A value as SQLAlchemy's column types store it in SQLite (Uuid: 32 hex digits;
-    UTCDateTime: naive UTC text; enums: their value)."""
-    if isinstance(value, uuid.UUID):
-        return value.hex
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, Enum):
-        return value.value
-    return value
-
-
-def _postgresql_value(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
-
-
-class SQLRows:
-    """The rows of one :func:`execute_sql` statement, as tuples."""
-
-    __slots__ = ("_rows",)
-
-    def __init__(self, rows: Sequence[Sequence[Any]]) -> None:
-        self._rows = [tuple(row) for row in rows]
-
-    def all(self) -> list[tuple[Any, ...]]:
-        return self._rows
-
-    def first(self) -> tuple[Any, ...] | None:
-        return self._rows[0] if self._rows else None
-
-    def one(self) -> tuple[Any, ...]:
-        if len(self._rows) != 1:
-            raise (
-                NoResultFound("expected one row")
-                if not self._rows
-                else MultipleResultsFound("expected one row")
-            )
-        return self._rows[0]
-
-    def scalar_one(self) -> Any:
-        return self.one()[0]
-
-
-def _as_sqlalchemy_error(sql: str, params: Sequence[Any], error: PostgresError) -> DBAPIError:
-    """What SQLAlchemy would have raised for the driver's error: callers catch
-    ``IntegrityError`` and retry on a ``DBAPIError`` whose ``orig.sqlstate`` is a deadlock or
-    serialization failure, whichever path sent the statement."""
-    kind = IntegrityError if str(error.sqlstate or "").startswith("23") else DBAPIError
-    return kind(sql, tuple(params), error)
-
-
-async def execute_sql(session: AsyncSession, sql: str, params: Sequence[Any] = ()) -> SQLRows:
-    """Run ``sql`` (``$1``-numbered parameters, portable SQL) in the session's transaction and
-    return its rows.
-
-    Values are passed as they are, but for UUIDs, datetimes and enums, which are converted as
-    the models' types would. Rows come back as the driver gives them: on SQLite a UUID or a
-    timestamp is text, so read only numbers and strings back this way.
-    """
-    connection = await session.connection()
-    if connection.dialect.name == "sqlite":
-        result = await connection.exec_driver_sql(
-            _sqlite_sql(sql), tuple(_sqlite_value(value) for value in params)
-        )
-        return SQLRows(result.all() if result.returns_rows else ())
-    values = tuple(_postgresql_value(value) for value in params)
-    driver = (await connection.get_raw_connection()).driver_connection
-    if driver is None or not driver.is_in_transaction():
-        # The transaction's first statement: through SQLAlchemy, which sends the BEGIN.
-        result = await connection.exec_driver_sql(sql, values)
-        return SQLRows(result.all() if result.returns_rows else ())
-    started = time.perf_counter()
-    try:
-        return SQLRows(await driver.fetch(sql, *values))
-    except PostgresError as error:
-        raise _as_sqlalchemy_error(sql, values, error) from error
-    finally:
-        add_database_time(time.perf_counter() - started)
-
-
-@functools.lru_cache(maxsize=256)
-def values_list(rows: int, columns: int) -> str:
-    """``($1, $2), ($3, $4)``: the VALUES of a multi-row statement, parameters numbered row
-    by row."""
-    return ", ".join(
-        "(" + ", ".join(f"${row * columns + column + 1}" for column in range(columns)) + ")"
-        for row in range(rows)
-    )
-
-
-def _same_as_created(context: Any) -> datetime:
-    created: datetime | None = context.get_current_parameters().get("created_at")
-    return created if created is not None else utcnow()
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), uuid.UUID: Uuid(as_uuid=True)}
-
-
-class Entity(Base):
-    """A table with an opaque UUID id and creation/update timestamps."""
-
-    __abstract__ = True
-
-    # Columns are ordered small and often-read first, long text last (sort_order): SQLite
-    # reads a row's record from its start and spills long records to overflow pages, so a
-    # filter or sort on a column past the long text would walk the overflow chain.
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, sort_order=-20)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, sort_order=-20)
-    updated_at: Mapped[datetime] = mapped_column(
-        default=_same_as_created, onupdate=utcnow, sort_order=-20
-    )
 
 
 def local_period(stored: str | None, zone: str, unit: str) -> str | None:

@@ -1,7 +1,7 @@
 """All tables, imported so that ``Base.metadata`` knows every one of them."""
 
-from app.core.db import Base
 from app.models.auth import ApiKey, RefreshToken, User
+from app.models.base import Base
 from app.models.catalog import CatalogGeneration, CatalogHistory, CatalogStatus
 from app.models.deals import Deal, DealMilestone
 from app.models.financial_products import FinancialProduct

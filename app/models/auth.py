@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Entity
 from app.core.security import Role
+from app.models.base import Entity
 from app.models.orgs import Organization
 
 

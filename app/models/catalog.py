@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from app.core.db import Base, Entity
+from app.models.base import Base, Entity
 
 #: sort_order of long text columns: after every short one (see app/core/db.py Entity).
 LONG_TEXT = 100

@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Entity
+from app.models.base import Entity
 from app.models.catalog import str_enum
 
 

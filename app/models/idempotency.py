@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, utcnow
+from app.core.calendar import utcnow
+from app.models.base import Base
 
 
 class IdempotencyRecord(Base):

@@ -24,7 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, utcnow
+from app.core.calendar import utcnow
+from app.models.base import Base
 from app.models.catalog import str_enum
 from app.models.deals import ContractCategory
 

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Enum, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Entity
+from app.models.base import Entity
 
 
 class OrganizationKind(StrEnum):

@@ -3,7 +3,7 @@
 from sqlalchemy import BigInteger, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from app.models.base import Base
 
 
 class RateLimitBucket(Base):

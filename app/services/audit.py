@@ -23,9 +23,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.db import Database, UTCDateTime
+from app.core.db import Database
 from app.core.errors import NotFound, ValidationFailed
 from app.core.pagination import KeysetOrder, Page, paginate
+from app.models.base import UTCDateTime
 from app.models.ledger import (
     AccountKind,
     EntryKind,

@@ -8,8 +8,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.calendar import utcnow
 from app.core.config import Settings
-from app.core.db import Database, RowReader, utcnow
+from app.core.db import Database, RowReader
 from app.core.errors import (
     Conflict,
     Forbidden,

@@ -33,7 +33,8 @@ from sqlalchemy.orm import defer
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import bulk, search
-from app.core.db import Database, RowReader, after_commit, utcnow
+from app.core.calendar import utcnow
+from app.core.db import Database, RowReader, after_commit
 from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,

@@ -27,8 +27,10 @@ from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database, execute_sql, utcnow, values_list
+from app.core.calendar import utcnow
+from app.core.db import Database
 from app.core.errors import BadRequest, Conflict, ValidationFailed
+from app.core.sql import execute_sql, values_list
 from app.models.idempotency import IdempotencyRecord
 
 HEADER = "Idempotency-Key"

@@ -60,8 +60,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import execute_sql, utcnow, values_list
+from app.core.calendar import utcnow
 from app.core.errors import Conflict, ValidationFailed
+from app.core.sql import execute_sql, values_list
 from app.models.deals import ContractCategory
 from app.models.ledger import (
     GENESIS_HASH,

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import utcnow
+from app.core.calendar import utcnow
 from app.models.catalog import CatalogItem
 from app.models.ip_assets import IPAsset
 from app.models.orgs import Organization, OrganizationKind

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db
+import app.models.base
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -44,8 +44,8 @@ def upgrade() -> None:
         sa.Column("website", sa.String(length=500), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organizations")),
         sa.UniqueConstraint("credit_code", name=op.f("uq_organizations_credit_code")),
     )
@@ -80,10 +80,10 @@ def upgrade() -> None:
         ),
         sa.Column("organization_id", sa.Uuid(), nullable=True),
         sa.Column("is_active", sa.Boolean(), nullable=False),
-        sa.Column("last_login_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["organization_id"],
             ["organizations.id"],
@@ -106,12 +106,12 @@ def upgrade() -> None:
         sa.Column("key_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.JSON(), nullable=False),
         sa.Column("created_by_id", sa.Uuid(), nullable=True),
-        sa.Column("expires_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("last_used_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["created_by_id"],
             ["users.id"],
@@ -137,12 +137,12 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("family_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db
+import app.models.base
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -86,8 +86,8 @@ def upgrade() -> None:
     op.create_table(
         "catalog_history",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("catalog", sa.String(length=32), nullable=False),
         sa.Column("item_id", sa.Uuid(), nullable=False),
         sa.Column(
@@ -119,8 +119,8 @@ def upgrade() -> None:
     op.create_table(
         "financial_products",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -137,8 +137,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("published_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("withdrawn_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
@@ -202,8 +202,8 @@ def upgrade() -> None:
     op.create_table(
         "ip_assets",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -220,8 +220,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("published_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("withdrawn_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column(
             "kind",
@@ -294,8 +294,8 @@ def upgrade() -> None:
     op.create_table(
         "policies",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -312,8 +312,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("published_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("withdrawn_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("issuing_authority", sa.String(length=200), nullable=False),
@@ -368,8 +368,8 @@ def upgrade() -> None:
     op.create_table(
         "talents",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -386,8 +386,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("published_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("withdrawn_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("title", sa.String(length=100), nullable=True),
@@ -419,8 +419,8 @@ def upgrade() -> None:
     op.create_table(
         "technologies",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -437,8 +437,8 @@ def upgrade() -> None:
         sa.Column("external_id", sa.String(length=100), nullable=True),
         sa.Column("tags", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("published_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("withdrawn_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("published_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("owner_id", sa.Uuid(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("field", sa.String(length=50), nullable=True),

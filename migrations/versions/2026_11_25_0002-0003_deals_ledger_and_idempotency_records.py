@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db
+import app.models.base
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
         sa.Column("response_body", sa.Text(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("principal", "key", name=op.f("pk_idempotency_records")),
     )
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
@@ -80,7 +80,7 @@ def upgrade() -> None:
         ),
         sa.Column("organization_id", sa.Uuid(), nullable=True),
         sa.Column("may_go_negative", sa.Boolean(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(kind = 'organization') = (organization_id IS NOT NULL)",
             name=op.f("ck_ledger_accounts_organization_owner"),
@@ -98,8 +98,8 @@ def upgrade() -> None:
     op.create_table(
         "deals",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("buyer_id", sa.Uuid(), nullable=False),
         sa.Column("seller_id", sa.Uuid(), nullable=False),
         sa.Column("technology_id", sa.Uuid(), nullable=True),
@@ -141,8 +141,8 @@ def upgrade() -> None:
         sa.Column("fee_fen", sa.BigInteger(), nullable=False),
         sa.Column("tax_fen", sa.BigInteger(), nullable=False),
         sa.Column("created_by", sa.String(length=80), nullable=False),
-        sa.Column("funded_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("funded_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("terms", sa.Text(), nullable=True),
@@ -207,8 +207,8 @@ def upgrade() -> None:
     op.create_table(
         "deal_milestones",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deal_id", sa.Uuid(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
@@ -225,7 +225,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("settled_at", app.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("settled_at", app.models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.CheckConstraint("amount_fen > 0", name=op.f("ck_deal_milestones_amount_positive")),
         sa.ForeignKeyConstraint(
@@ -258,7 +258,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("occurred_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("deal_id", sa.Uuid(), nullable=True),
         sa.Column("milestone_id", sa.Uuid(), nullable=True),
         sa.Column("reverses_id", sa.Uuid(), nullable=True),
@@ -362,7 +362,7 @@ def _platform_rows() -> None:
         sa.column("kind"),
         sa.column("organization_id", sa.Uuid()),
         sa.column("may_go_negative"),
-        sa.column("created_at", app.core.db.UTCDateTime(timezone=True)),
+        sa.column("created_at", app.models.base.UTCDateTime(timezone=True)),
     )
     now = datetime.now(UTC)
     op.bulk_insert(

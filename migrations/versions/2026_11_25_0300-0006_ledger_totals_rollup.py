@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-import app.core.db
+import app.models.base
 from app.core.config import get_settings
 
 revision: str = "0006"
@@ -36,7 +36,7 @@ PG_PATTERNS = {"month": "YYYY-MM", "quarter": 'YYYY-"Q"Q', "year": "YYYY"}
 
 entries = sa.table(
     "journal_entries",
-    sa.column("occurred_at", app.core.db.UTCDateTime()),
+    sa.column("occurred_at", app.models.base.UTCDateTime()),
     sa.column("kind", sa.String()),
     sa.column("category", sa.String()),
     sa.column("deal_id", sa.Uuid()),
@@ -164,7 +164,7 @@ def upgrade() -> None:
         "ledger_totals_state",
         sa.Column("id", sa.SmallInteger(), autoincrement=False, nullable=False),
         sa.Column("zone", sa.String(length=64), nullable=False),
-        sa.Column("rebuilt_at", app.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rebuilt_at", app.models.base.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("id = 1", name=op.f("ck_ledger_totals_state_one_row")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_totals_state")),
     )
@@ -328,7 +328,7 @@ def _backfill(zone: str) -> None:
         "ledger_totals_state",
         sa.column("id", sa.SmallInteger()),
         sa.column("zone", sa.String()),
-        sa.column("rebuilt_at", app.core.db.UTCDateTime()),
+        sa.column("rebuilt_at", app.models.base.UTCDateTime()),
     )
     op.execute(state.insert().values(id=1, zone=zone, rebuilt_at=datetime.now(UTC)))
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import Database, RowReader, after_commit, create_engine, execute_sql
+from app.core.db import Database, RowReader, after_commit, create_engine
 from app.core.security import Role
+from app.core.sql import execute_sql
 from app.main import create_app
 from app.models.idempotency import IdempotencyRecord
 from app.models.orgs import Organization

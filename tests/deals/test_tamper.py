@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.core.db import utcnow
+from app.core.calendar import utcnow
 from app.models.ledger import EntryKind, JournalEntry, LedgerChain, Posting
 from app.services import ledger as ledger_service
 from app.services.ledger import BANK, ESCROW, FEE_REVENUE, EntryFacts, InsufficientFunds
