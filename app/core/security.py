@@ -62,6 +62,12 @@ class Principal:
     scopes: frozenset[Scope] = field(default_factory=frozenset)
 
     @property
+    def label(self) -> str:
+        """``user:<id>`` or ``api_key:<id>``: who acted, as the ledger and idempotency keys
+        record it."""
+        return f"{self.kind.value}:{self.id}"
+
+    @property
     def is_staff(self) -> bool:
         """Admins and operators act across organizations."""
         return self.role in (Role.admin, Role.operator)

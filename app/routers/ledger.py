@@ -3,12 +3,11 @@ reversal of an entry (operators)."""
 
 import uuid
 from datetime import datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
@@ -16,15 +15,13 @@ from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
 from app.models.ledger import EntryKind, JournalEntry
 from app.routers.deps import (
-    CurrentPrincipal,
     Cursor,
-    DatabaseDep,
     Limit,
     RequireScope,
     SessionDep,
     SettingsDep,
 )
-from app.routers.money import IdempotencyKey, idempotent
+from app.routers.money import MoneyRequest
 from app.schemas.base import DayOrTime
 from app.schemas.deals import EntryReverse
 from app.schemas.ledger import AccountList, AccountRead, EntryPage, EntryRead, Totals, Verification
@@ -210,22 +207,14 @@ async def verify_ledger(session: SessionDep, _: Auditor) -> ledger_service.Verif
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
 async def reverse_ledger_entry(
-    entry_id: uuid.UUID,
-    body: EntryReverse,
-    request: Request,
-    db: DatabaseDep,
-    principal: CurrentPrincipal,
-    idempotency_key: IdempotencyKey = None,
-) -> Response:
+    entry_id: uuid.UUID, body: EntryReverse, money: MoneyRequest
+) -> EntryRead:
     """Undo an entry with one opposite entry (at most one per entry) and put its deal back
     where it was (operators)."""
-
-    async def work(session: AsyncSession) -> tuple[int, Any]:
-        reversal = await deals_service.reverse_entry(
-            session, principal, entry_id, reason=body.reason
-        )
-        return 201, EntryRead.model_validate(reversal).model_dump(mode="json")
-
-    return await idempotent(
-        request, db, principal, idempotency_key, body.model_dump(mode="json"), work
+    return await money.run(
+        EntryRead,
+        lambda session: deals_service.reverse_entry(
+            session, money.principal, entry_id, reason=body.reason
+        ),
+        payload=body.model_dump(mode="json"),
     )

@@ -1,14 +1,21 @@
-"""What money-moving endpoints share: the Idempotency-Key header and the stored response."""
+"""What money-moving endpoints share: the Idempotency-Key header and the idempotent request.
+
+An endpoint that moves money (or makes an object money will move through) declares
+``money: MoneyRequest`` and returns ``await money.run(Schema, work, payload=...)``: the work
+runs at most once per key in a short transaction of its own, and the endpoint's
+``response_model`` still shapes the answer, first time or replayed.
+"""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header, Request, Response
+from fastapi import Depends, Header, Request, Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database
 from app.core.security import Principal
+from app.routers.deps import CurrentPrincipal, DatabaseDep
 from app.services import idempotency
-from app.services.deals import principal_label
 
 IdempotencyKey = Annotated[
     str | None,
@@ -20,33 +27,52 @@ IdempotencyKey = Annotated[
 ]
 REPLAYED_HEADER = "Idempotent-Replayed"
 
+ResultModel = TypeVar("ResultModel", bound=BaseModel)
 
-async def idempotent(
-    request: Request,
-    db: Database,
-    principal: Principal,
-    key: str | None,
-    payload: Any,
-    work: Callable[[Any], Awaitable[tuple[int, Any]]],
-    *,
-    location: Callable[[Any], str] | None = None,
-) -> Response:
-    """Run ``work`` (status code and JSON-ready body) at most once per key; answer its result,
-    or the stored first result with ``Idempotent-Replayed: true``."""
-    checked = idempotency.checked_key(key)
-    method, path = request.method, request.url.path
-    stored = await idempotency.run_once(
-        db,
-        principal=principal_label(principal),
-        key=checked,
-        method=method,
-        path=path,
-        request_fingerprint=idempotency.fingerprint(method, path, payload),
-        work=work,
-    )
-    headers = {REPLAYED_HEADER: "true"} if stored.replayed else {}
-    if location is not None:
-        headers["Location"] = location(stored.body)
-    return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
-    )
+
+class IdempotentRequest:
+    """The caller, the key and the response of one money-moving request."""
+
+    def __init__(
+        self,
+        request: Request,
+        response: Response,
+        db: DatabaseDep,
+        principal: CurrentPrincipal,
+        idempotency_key: IdempotencyKey = None,
+    ) -> None:
+        self.request = request
+        self.response = response
+        self.db = db
+        self.principal: Principal = principal
+        self.key = idempotency_key
+
+    async def run(
+        self,
+        schema: type[ResultModel],
+        work: Callable[[AsyncSession], Awaitable[object]],
+        *,
+        payload: Any = None,
+    ) -> ResultModel:
+        """``work``'s result as ``schema``, at most once per key: a retry with the same key and
+        ``payload`` gets the first result again, marked ``Idempotent-Replayed: true``."""
+        key = idempotency.checked_key(self.key)
+        method, path = self.request.method, self.request.url.path
+        route = self.request.scope.get("route")
+        outcome = await idempotency.run_once(
+            self.db,
+            principal=self.principal.label,
+            key=key,
+            method=method,
+            path=path,
+            request_fingerprint=idempotency.fingerprint(method, path, payload),
+            status_code=getattr(route, "status_code", None) or 200,
+            schema=schema,
+            work=work,
+        )
+        if outcome.replayed:
+            self.response.headers[REPLAYED_HEADER] = "true"
+        return outcome.result
+
+
+MoneyRequest = Annotated[IdempotentRequest, Depends()]

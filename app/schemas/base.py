@@ -46,9 +46,10 @@ def _check_values(values: Iterable[Any]) -> None:
 
 
 class Schema(BaseModel):
-    """Every shape: built from model attributes as well as from dicts."""
+    """Every response shape: built from model attributes (``amount_fen``, by the field's
+    validation alias) and from its own JSON (``amount``, by name: a stored answer replayed)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
 
 
 class InputSchema(Schema):
@@ -58,7 +59,7 @@ class InputSchema(Schema):
     are rejected here with 422 so that SQLite and PostgreSQL answer alike.
     """
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_by_name=False)
 
     @field_validator("*", mode="after")
     @classmethod

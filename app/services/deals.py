@@ -47,10 +47,6 @@ def share(amount_fen: int, rate_bp: int) -> int:
     return (amount_fen * rate_bp + BASIS_POINTS // 2) // BASIS_POINTS
 
 
-def principal_label(principal: Principal) -> str:
-    return f"{principal.kind.value}:{principal.id}"
-
-
 @dataclass(frozen=True, slots=True)
 class MilestoneInput:
     title: str
@@ -184,7 +180,7 @@ async def create_deal(
         gross_fen=values.gross_fen,
         fee_rate_bp=fee_rate_bp[values.category.value],
         tax_rate_bp=tax_rate_bp[values.category.value],
-        created_by=principal_label(principal),
+        created_by=principal.label,
         milestones=[
             DealMilestone(position=n, title=m.title, amount_fen=m.amount_fen)
             for n, m in enumerate(values.milestones, start=1)
@@ -198,7 +194,7 @@ async def create_deal(
 def _facts(deal: Deal, kind: EntryKind, principal: Principal, **extra: object) -> EntryFacts:
     return EntryFacts(
         kind=kind,
-        created_by=principal_label(principal),
+        created_by=principal.label,
         deal_id=deal.id,
         category=deal.category,
         buyer_id=deal.buyer_id,
@@ -437,7 +433,7 @@ async def reverse_entry(
         _undo_on_deal(deal, original)
     facts = EntryFacts(
         kind=EntryKind.reversal,
-        created_by=principal_label(principal),
+        created_by=principal.label,
         deal_id=original.deal_id,
         milestone_id=original.milestone_id,
         reverses_id=original.id,

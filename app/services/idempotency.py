@@ -21,8 +21,9 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.calendar import utcnow
 from app.core.db import Database
 from app.core.errors import BadRequest, Conflict, ValidationFailed
-from app.core.sql import execute_sql, values_list
+from app.core.sql import execute_sql, insert_sql, select_sql
 from app.models.idempotency import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -40,10 +41,15 @@ RETRYABLE = frozenset({"40001", "40P01"})
 ATTEMPTS = 5
 
 
+ResultModel = TypeVar("ResultModel", bound=BaseModel)
+
+
 @dataclass(frozen=True, slots=True)
-class StoredResponse:
-    status_code: int
-    body: str
+class Outcome(Generic[ResultModel]):
+    """What an idempotent request answers: its result, and whether that is the stored answer
+    to an earlier request with the same key."""
+
+    result: ResultModel
     replayed: bool
 
 
@@ -79,13 +85,24 @@ def _lock_id(principal: str, key: str) -> int:
 # right whatever the values, so it lets PostgreSQL reuse them (SET LOCAL, in the same round
 # trip as the lock).
 _TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1), set_config('plan_cache_mode', 'auto', true)"
-_FIND_RECORD = (
-    "SELECT method, path, fingerprint, status_code, response_body FROM idempotency_records"
-    " WHERE principal = $1 AND key = $2"
+_RECORDS = IdempotencyRecord.__table__
+_FIND_RECORD = select_sql(
+    _RECORDS,
+    ("method", "path", "fingerprint", "status_code", "response_body"),
+    where=("principal", "key"),
 )
-_INSERT_RECORD = (
-    "INSERT INTO idempotency_records (principal, key, method, path, fingerprint, status_code,"
-    f" response_body, created_at) VALUES {values_list(1, 8)}"
+_INSERT_RECORD = insert_sql(
+    _RECORDS,
+    (
+        "principal",
+        "key",
+        "method",
+        "path",
+        "fingerprint",
+        "status_code",
+        "response_body",
+        "created_at",
+    ),
 )
 
 
@@ -101,9 +118,15 @@ async def run_once(
     method: str,
     path: str,
     request_fingerprint: str,
-    work: Callable[[AsyncSession], Awaitable[tuple[int, Any]]],
-) -> StoredResponse:
-    """Run ``work`` (which returns a status code and a JSON-ready body) at most once per key."""
+    status_code: int,
+    schema: type[ResultModel],
+    work: Callable[[AsyncSession], Awaitable[object]],
+) -> Outcome[ResultModel]:
+    """Run ``work`` at most once per key and answer its result as ``schema``, or the stored
+    first answer, read back into ``schema``.
+
+    The result is made into ``schema`` inside the transaction, so the record stored with the
+    effect is exactly what the first caller is answered."""
     for attempt in range(ATTEMPTS):
         try:
             async with db.unit_of_work(write=True) as session:
@@ -120,16 +143,15 @@ async def run_once(
                         )
                 record = (await execute_sql(session, _FIND_RECORD, (principal, key))).first()
                 if record is not None:
-                    method_used, path_used, fingerprint_used, status_code, body = record
+                    method_used, path_used, fingerprint_used, _, body = record
                     if fingerprint_used != request_fingerprint:
                         raise ValidationFailed(
                             f"This {HEADER} was used for a different request"
                             f" ({method_used} {path_used} or another body).",
                             code="idempotency_key_reused",
                         )
-                    return StoredResponse(status_code, body, True)
-                status_code, payload = await work(session)
-                body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+                    return Outcome(schema.model_validate_json(body), replayed=True)
+                result = schema.model_validate(await work(session))
                 await execute_sql(
                     session,
                     _INSERT_RECORD,
@@ -140,11 +162,11 @@ async def run_once(
                         path[:300],
                         request_fingerprint,
                         status_code,
-                        body,
+                        result.model_dump_json(),
                         utcnow(),
                     ),
                 )
-                return StoredResponse(status_code, body, False)
+                return Outcome(result, replayed=False)
         except DBAPIError as error:
             if not _retryable(error) or attempt == ATTEMPTS - 1:
                 raise
