@@ -22,9 +22,9 @@ from app.core.security import Role, Scope
 from app.schemas.base import fen_to_yuan
 from app.services import auth as auth_service
 from app.services import idempotency as idempotency_service
-from app.services import ledger as ledger_service
 from app.services import ratelimit as ratelimit_service
 from app.services import seed as seed_service
+from app.services.ledger import rollup as ledger_service
 
 cli = typer.Typer(help="InnoShare API server and administration.", no_args_is_help=True)
 T = TypeVar("T")

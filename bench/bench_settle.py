@@ -83,10 +83,10 @@ from app.models.deals import ContractCategory
 from app.models.orgs import Organization, OrganizationKind
 from app.services import catalog as catalog_service
 from app.services import deals as deals_service
-from app.services import ledger as ledger_service
 from app.services import technologies as technologies_service
 from app.services.auth import principal_of
-from app.services.ledger import ESCROW, FEE_REVENUE, TAX_PAYABLE
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger.accounts import ESCROW, FEE_REVENUE, TAX_PAYABLE
 
 RESULTS_FILE = BENCH_DIR / "results" / "settle.json"
 RAW_TRANSFER = BENCH_DIR / "raw_transfer.py"
@@ -228,7 +228,7 @@ async def build_market(options: Options, signing_key: str) -> Market:
             # Sellers' payable accounts exist once they have been paid: create them now, so
             # the measurement is the steady state, not the race to create them.
             for seller in sellers:
-                await ledger_service.organization_account(session, seller.id)
+                await ledger_accounts.organization_account(session, seller.id)
             operator = _user(Role.operator, None, password_hash)
             auditor = _user(Role.auditor, None, password_hash)
             members = [_user(Role.member, buyer.id, password_hash) for buyer in buyers]

@@ -161,7 +161,7 @@ async def transfer(connection: asyncpg.Connection, debit: int, credit: int, amou
 async def sharded_transfer(
     connection: asyncpg.Connection, debit: int, credit: int, amount: int, rng: random.Random
 ) -> None:
-    """The app's ledger protocol (app/services/ledger.py), minus Python and the ORM."""
+    """The app's ledger protocol (app/services/ledger/posting.py), minus Python and the ORM."""
     transfer_id = uuid.uuid4()
     async with connection.transaction():
         chain = await connection.fetchval(FREE_CHAIN)

@@ -7,10 +7,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
 from sqlalchemy import bindparam, event, select, text
@@ -24,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import greenlet_spawn
 
+from app.core.calendar import register_sqlite_calendar
 from app.core.errors import AppError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -57,19 +56,6 @@ def _time_statements(engine: AsyncEngine) -> None:
             add_database_time(time.perf_counter() - started)
 
 
-def local_period(stored: str | None, zone: str, unit: str) -> str | None:
-    """The calendar period (``2020-05``, ``2020-Q2``, ``2020``) of a stored UTC timestamp in
-    ``zone``: SQLite's ``innoshare_period()``, PostgreSQL's ``to_char(timezone(…))``."""
-    if stored is None:
-        return None
-    local = datetime.fromisoformat(stored).replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
-    if unit == "month":
-        return f"{local.year:04d}-{local.month:02d}"
-    if unit == "quarter":
-        return f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}"
-    return f"{local.year:04d}"
-
-
 def _prepare_sqlite(engine: AsyncEngine) -> None:
     """WAL, enforced foreign keys, a busy timeout, and transactions SQLAlchemy controls.
 
@@ -87,8 +73,7 @@ def _prepare_sqlite(engine: AsyncEngine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
-        # PostgreSQL has time zones in SQL; SQLite gets the ledger's calendar from Python.
-        dbapi_connection.create_function("innoshare_period", 3, local_period, deterministic=True)
+        register_sqlite_calendar(dbapi_connection)  # PostgreSQL has time zones in SQL
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:

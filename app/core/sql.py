@@ -5,7 +5,7 @@ import functools
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
@@ -163,3 +163,63 @@ def select_sql(table: FromClause, names: Sequence[str], *, where: Sequence[str] 
             f"{table.c[name].name} = ${number}" for number, name in enumerate(where, start=1)
         )
     return sql
+
+
+def table_of(model: Any) -> Table:
+    """A mapped class's ``Table`` (its ``__table__`` is typed as any FROM clause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model!r} is not mapped to a table")
+    return table
+
+
+def update_sql(table: Table, names: Sequence[str], *, where: Sequence[str]) -> str:
+    """``UPDATE t SET a = $1, b = $2 WHERE k = $3``: the named columns set, then equality on
+    the ``where`` columns, parameters in that order."""
+    numbered = enumerate((*names, *where), start=1)
+    terms = [f"{table.c[name].name} = ${number}" for number, name in numbered]
+    return (
+        f"UPDATE {table.name} SET {', '.join(terms[: len(names)])}"
+        f" WHERE {' AND '.join(terms[len(names) :])}"
+    )
+
+
+def adding_upsert_sql(
+    table: Table,
+    key: Sequence[str],
+    added: Sequence[str],
+    *,
+    rows: int = 1,
+    returning: Sequence[str] = (),
+) -> str:
+    """``INSERT … VALUES (row), … ON CONFLICT (key) DO UPDATE SET c = t.c + excluded.c`` for
+    the ``added`` columns: counters and sums, all the rows in one statement (one round trip),
+    locked in the order given. Parameters: each row's key columns, then its added ones."""
+    updates = ", ".join(
+        f"{column} = {table.name}.{column} + excluded.{column}"
+        for column in (table.c[name].name for name in added)
+    )
+    sql = (
+        f"{insert_sql(table, (*key, *added), rows=rows)}"
+        f" ON CONFLICT ({column_list(table, key)}) DO UPDATE SET {updates}"
+    )
+    return f"{sql} RETURNING {column_list(table, returning)}" if returning else sql
+
+
+class RowsSQL:
+    """A multi-row statement's text for any number of rows, each built once, on first use.
+
+    The one-row text is built when this is made, so a column the table lacks fails there (at
+    import time), not in the request that first writes that many rows."""
+
+    __slots__ = ("_build", "_texts")
+
+    def __init__(self, build: Callable[[int], str]) -> None:
+        self._build = build
+        self._texts = {1: build(1)}
+
+    def __call__(self, rows: int) -> str:
+        text = self._texts.get(rows)
+        if text is None:
+            text = self._texts[rows] = self._build(rows)
+        return text

@@ -107,7 +107,7 @@ class JournalEntry(Base):
         Index("ix_journal_entries_occurred_at", "occurred_at", "id"),
         Index("ix_journal_entries_deal_id", "deal_id", "occurred_at"),
         Index("ix_journal_entries_kind_occurred_at", "kind", "occurred_at"),
-        # The auditors' totals (app.services.audit.totals): the settlements and reversals of
+        # The auditors' totals (app.services.ledger.totals): the settlements and reversals of
         # settlements by time, with every column the totals read, so PostgreSQL answers from
         # the index alone (an index-only scan). The predicate is the totals' filter word for
         # word, with constants (the planner only uses a partial index for a query whose

@@ -25,9 +25,12 @@ from app.routers.money import MoneyRequest
 from app.schemas.base import DayOrTime
 from app.schemas.deals import EntryReverse
 from app.schemas.ledger import AccountList, AccountRead, EntryPage, EntryRead, Totals, Verification
-from app.services import audit
 from app.services import deals as deals_service
-from app.services import ledger as ledger_service
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import entries as ledger_entries
+from app.services.ledger import export as ledger_export
+from app.services.ledger import totals as ledger_totals
+from app.services.ledger import verify as ledger_verify
 from app.services.stats import moment
 
 router = PrefixRouter(prefix="/v1/ledger", tags=["ledger"])
@@ -60,7 +63,7 @@ ToQuery = Annotated[
 ]
 
 
-def _account(item: audit.AccountBalance) -> AccountRead:
+def _account(item: ledger_accounts.AccountBalance) -> AccountRead:
     return AccountRead.model_validate(
         {
             "id": item.account.id,
@@ -77,7 +80,7 @@ def _account(item: audit.AccountBalance) -> AccountRead:
 @router.get("/accounts", response_model=AccountList, responses=READ_ERRORS)
 async def list_ledger_accounts(session: SessionDep, _: Auditor) -> AccountList:
     """Every ledger account with its current balance."""
-    return AccountList(items=[_account(a) for a in await audit.list_accounts(session)])
+    return AccountList(items=[_account(a) for a in await ledger_accounts.list_accounts(session)])
 
 
 @router.get(
@@ -97,7 +100,7 @@ async def get_ledger_account(
 ) -> AccountRead:
     """One account and its balance, now or at any past time."""
     at = moment(as_of, settings.timezone) if as_of is not None else None
-    return _account(await audit.account_balance(session, account_id, as_of=at))
+    return _account(await ledger_accounts.account_balance(session, account_id, as_of=at))
 
 
 @router.get("/entries", response_model=EntryPage, responses=READ_ERRORS)
@@ -114,7 +117,7 @@ async def list_ledger_entries(
     cursor: Cursor = None,
 ) -> Page[JournalEntry]:
     """Journal entries with their postings, in the order they happened."""
-    return await audit.list_entries(
+    return await ledger_entries.list_entries(
         session,
         deal_id=deal_id,
         account_id=account_id,
@@ -133,11 +136,11 @@ async def get_ledger_totals(
     _: Auditor,
     start: FromQuery = None,
     end: ToQuery = None,
-    group_by: audit.GroupBy = audit.GroupBy.none,
+    group_by: ledger_totals.GroupBy = ledger_totals.GroupBy.none,
 ) -> Totals:
     """Settled volume, tax, fee, deals settled and enterprises served, per calendar period
     (platform time zone), category, seller or buyer; read from the entries."""
-    rows = await audit.totals(
+    rows = await ledger_totals.totals(
         session,
         start=_start(start, settings.timezone),
         end=_end(end, settings.timezone),
@@ -171,7 +174,7 @@ async def get_ledger_totals(
     },
 )
 async def export_ledger(
-    request: Request,
+    db: DatabaseDep,
     settings: SettingsDep,
     _: Auditor,
     export_format: Annotated[Literal["csv", "beancount"], Query(alias="format")] = "csv",
@@ -182,8 +185,8 @@ async def export_ledger(
     assertions at the end of the period (``bean-check`` accepts it)."""
     zone = settings.timezone
     first, last = _start(start, zone), _end(end, zone)
-    audit.check_period(first, last)  # an empty period is a 422 before anything streams
-    chunks = audit.export(request.app.state.db, export_format, start=first, end=last, zone=zone)
+    ledger_entries.check_period(first, last)  # an empty period is a 422 before anything streams
+    chunks = ledger_export.export(db, export_format, start=first, end=last, zone=zone)
 
     name = "ledger.csv" if export_format == "csv" else "ledger.beancount"
     media = "text/csv; charset=utf-8" if export_format == "csv" else "text/plain; charset=utf-8"
@@ -195,9 +198,9 @@ async def export_ledger(
 
 
 @router.get("/verify", response_model=Verification, responses=READ_ERRORS)
-async def verify_ledger(session: SessionDep, _: Auditor) -> ledger_service.Verification:
+async def verify_ledger(session: SessionDep, _: Auditor) -> ledger_verify.Verification:
     """Recompute every hash chain, every entry's zero sum and every balance."""
-    return await ledger_service.verify(session)
+    return await ledger_verify.verify(session)
 
 
 @router.post(

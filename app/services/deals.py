@@ -32,8 +32,10 @@ from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, 
 from app.models.ledger import EntryKind, JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
-from app.services import ledger
-from app.services.ledger import BANK, ESCROW, FEE_REVENUE, TAX_PAYABLE, EntryFacts
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger.accounts import BANK, ESCROW, FEE_REVENUE, TAX_PAYABLE
+from app.services.ledger.entries import EntryFacts
 
 BASIS_POINTS = 10_000
 
@@ -209,7 +211,7 @@ async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.U
     deal = await _locked(session, deal_id)
     _require(deal, "funded", DealStatus.created)
     now = utcnow()
-    await ledger.post_entry(
+    await ledger_posting.post_entry(
         session,
         _facts(deal, EntryKind.funding, principal, memo=funding_memo(deal.title)),
         funding_postings(deal.gross_fen),
@@ -298,8 +300,8 @@ async def _release(
         fee_rate_bp=deal.fee_rate_bp,
         tax_rate_bp=deal.tax_rate_bp,
     )
-    seller_account = await ledger.organization_account(session, deal.seller_id)
-    await ledger.post_entry(
+    seller_account = await ledger_accounts.organization_account(session, deal.seller_id)
+    await ledger_posting.post_entry(
         session,
         _facts(
             deal,
@@ -369,7 +371,7 @@ async def refund_deal(session: AsyncSession, principal: Principal, deal_id: uuid
     _require(deal, "refunded", DealStatus.funded)
     now = utcnow()
     amount = deal.escrow_fen
-    await ledger.post_entry(
+    await ledger_posting.post_entry(
         session,
         _facts(deal, EntryKind.refund, principal, memo=refund_memo(deal.title)),
         refund_postings(amount),
@@ -445,7 +447,7 @@ async def reverse_entry(
         tax_fen=-original.tax_fen,
         memo=f"冲销 {original.memo}: {reason}"[:500],
     )
-    reversal_id = await ledger.post_entry(
+    reversal_id = await ledger_posting.post_entry(
         session, facts, [(account, -amount) for account, amount in lines]
     )
     await session.flush()

@@ -71,12 +71,13 @@ from app.services import auth as auth_service
 from app.services import deals as deals_service
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
-from app.services import ledger as ledger_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
 from app.services.catalog import note_changed, search_columns
 from app.services.ip_assets import patent_check_character
-from app.services.ledger import EntryFacts
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger.entries import EntryFacts
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
 from app.services.seed_corpus import (
     CITY_DIVISIONS,
@@ -1749,7 +1750,7 @@ async def seed_deals(
     }
     paid |= {d.technology.owner.id for d in planned if d.technology and d.released_stages}
     accounts = {
-        seller: await ledger_service.organization_account(session, seller)
+        seller: await ledger_accounts.organization_account(session, seller)
         for seller in sorted(paid)
     }
     books = _Books()
@@ -1762,7 +1763,7 @@ async def seed_deals(
     await insert_rows(session, Deal, books.deals, advance)
     await insert_rows(session, DealMilestone, books.milestones, lambda _: None)
     for occurred_at, _, facts, postings in books.entries:
-        await ledger_service.post_entry(session, facts, postings, occurred_at=occurred_at)
+        await ledger_posting.post_entry(session, facts, postings, occurred_at=occurred_at)
         advance(1)
 
     settlements = [f for _, _, f, _ in books.entries if f.kind is EntryKind.settlement]

@@ -14,7 +14,7 @@ from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.talents import Talent
 from app.models.technologies import Technology
-from app.services import audit as audit_service
+from app.services.ledger import totals as ledger_totals
 
 UNIVERSITIES_AND_INSTITUTES = (OrganizationKind.university, OrganizationKind.research_institute)
 
@@ -68,11 +68,11 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
     at = moment(as_of, zone)
     # The auditors' totals of every entry up to and including ``at`` (their end is exclusive;
     # both backends keep microseconds).
-    (settled,) = await audit_service.totals(
+    (settled,) = await ledger_totals.totals(
         session,
         start=None,
         end=at + timedelta(microseconds=1),
-        group_by=audit_service.GroupBy.none,
+        group_by=ledger_totals.GroupBy.none,
         zone=zone,
     )
     return Overview(

@@ -15,7 +15,9 @@ from app.core.security import Role
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
 from app.services import deals as deals_service
-from app.services import ledger as ledger_service
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger import rollup as ledger_rollup
 from tests import builders
 
 
@@ -33,7 +35,8 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch, start: datetime) -> Clock:
     """Put the deal and ledger services on a clock the test moves."""
     clock = Clock(start)
     monkeypatch.setattr(deals_service, "utcnow", clock)
-    monkeypatch.setattr(ledger_service, "utcnow", clock)
+    for ledger_module in (ledger_accounts, ledger_posting, ledger_rollup):
+        monkeypatch.setattr(ledger_module, "utcnow", clock)
     return clock
 
 

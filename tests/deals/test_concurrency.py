@@ -20,9 +20,10 @@ from app.core.db import Database, create_engine
 from app.main import create_app
 from app.models.deals import Deal, DealStatus
 from app.models.ledger import LEDGER_CHAINS, EntryKind, JournalEntry, LedgerChain
-from app.services import ledger as ledger_service
 from app.services.deals import share
-from app.services.ledger import EntryFacts
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger.entries import EntryFacts
 from tests.conftest import TEST_SECRET, make_settings
 from tests.deals.conftest import Market, build_market, funded_deal, post
 from tests.servers import running_servers
@@ -452,15 +453,15 @@ async def test_concurrent_reversals_of_an_entry_without_a_deal_write_one(
     must stay positive: only the entry's own row lock keeps the second reversal from failing
     on the one-reversal-per-entry index (a 500)."""
     settings = make_settings(migrated_fresh_database_url)
-    bank = ledger_service.BANK
+    bank = ledger_accounts.BANK
     async with database.unit_of_work(write=True) as session:
         market = await build_market(session, settings)
-        seller = await ledger_service.organization_account(session, market.seller_org.id)
+        seller = await ledger_accounts.organization_account(session, market.seller_org.id)
         # the API has no deposits or payouts yet: the ledger service's own entries
         deposit = EntryFacts(kind=EntryKind.funding, created_by="test:deposit", memo="预付款")
-        await ledger_service.post_entry(session, deposit, [(bank, -50_000), (seller, 50_000)])
+        await ledger_posting.post_entry(session, deposit, [(bank, -50_000), (seller, 50_000)])
         payout = EntryFacts(kind=EntryKind.refund, created_by="test:payout", memo="付款给卖方")
-        entry_id = await ledger_service.post_entry(
+        entry_id = await ledger_posting.post_entry(
             session, payout, [(seller, -50_000), (bank, 50_000)]
         )
     transport = httpx.ASGITransport(app=create_app(settings, database=database))

@@ -37,13 +37,15 @@ from app.models.talents import Talent
 from app.models.technologies import Technology
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
-from app.services import ledger as ledger_service
 from app.services import policies as policies_service
 from app.services import seed as seed_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
 from app.services.catalog import CatalogSpec, search_columns
 from app.services.deals import share
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger import verify as ledger_verify
 from app.services.orgs import is_valid_credit_code
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET, _admin_dsn, make_settings, migrate
 
@@ -415,7 +417,7 @@ async def test_a_failed_seed_leaves_the_database_empty(
 async def test_a_seed_failing_in_the_ledger_leaves_it_untouched(
     migrated_fresh_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_post_entry = ledger_service.post_entry
+    real_post_entry = ledger_posting.post_entry
     posted = 0
 
     async def failing(*args: Any, **kwargs: Any) -> uuid.UUID:
@@ -425,7 +427,7 @@ async def test_a_seed_failing_in_the_ledger_leaves_it_untouched(
             raise RuntimeError("the connection dropped")
         return await real_post_entry(*args, **kwargs)
 
-    monkeypatch.setattr(ledger_service, "post_entry", failing)
+    monkeypatch.setattr(ledger_posting, "post_entry", failing)
     with pytest.raises(RuntimeError, match="connection dropped"):
         await _seed(migrated_fresh_database_url)
     database = Database(create_engine(migrated_fresh_database_url))
@@ -442,7 +444,7 @@ async def test_a_seed_failing_in_the_ledger_leaves_it_untouched(
                 )
                 == 0
             )
-            assert (await ledger_service.verify(session)).ok
+            assert (await ledger_verify.verify(session)).ok
     finally:
         await database.dispose()
 
@@ -561,10 +563,10 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
     try:
         async with database.unit_of_work(write=False) as session:
             entries = (await session.scalars(select(JournalEntry))).all()
-            verification = await ledger_service.verify(session)
-            escrow = await ledger_service.balance(session, ledger_service.ESCROW)
-            tax = await ledger_service.balance(session, ledger_service.TAX_PAYABLE)
-            fee = await ledger_service.balance(session, ledger_service.FEE_REVENUE)
+            verification = await ledger_verify.verify(session)
+            escrow = await ledger_accounts.balance(session, ledger_accounts.ESCROW)
+            tax = await ledger_accounts.balance(session, ledger_accounts.TAX_PAYABLE)
+            fee = await ledger_accounts.balance(session, ledger_accounts.FEE_REVENUE)
     finally:
         await database.dispose()
     assert verification.ok, verification.problems

@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.calendar import utcnow
 from app.models.ledger import EntryKind, JournalEntry, LedgerChain, Posting
-from app.services import ledger as ledger_service
-from app.services.ledger import BANK, ESCROW, FEE_REVENUE, EntryFacts, InsufficientFunds
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger.accounts import BANK, ESCROW, FEE_REVENUE
+from app.services.ledger.entries import EntryFacts
+from app.services.ledger.posting import InsufficientFunds
 from tests.conftest import BACKEND
 from tests.deals.conftest import Market, funded_deal, post
 
@@ -122,7 +125,7 @@ async def test_an_edited_posting_amount_is_found(
     client: AsyncClient, market: Market, session: AsyncSession, connection: AsyncConnection
 ) -> None:
     target = await two_settled_deals(client, market, session)
-    seller = await ledger_service.organization_account(session, market.seller_org.id)
+    seller = await ledger_accounts.organization_account(session, market.seller_org.id)
     await allow_tampering(connection, "postings", "update")
     # One fen moved from the platform's fee to the seller: the entry still sums to zero, so
     # only its hash (and the kept balances) can tell.
@@ -293,7 +296,7 @@ async def test_a_reversal_may_not_overdraw_the_sellers_payable(
 ) -> None:
     first = await settled_deal(client, market, gross="1000.00")
     second = await settled_deal(client, market, gross="3000.00")
-    seller = await ledger_service.organization_account(session, market.seller_org.id)
+    seller = await ledger_accounts.organization_account(session, market.seller_org.id)
     held = (await balances(client, market))[f"org-{market.seller_org.id}"]
     assert held == 86_000 + 258_000  # 86% of each gross (3% fee, 11% tax)
 
@@ -301,10 +304,10 @@ async def test_a_reversal_may_not_overdraw_the_sellers_payable(
     # entry). It may not pay out more than the payable holds…
     payout = EntryFacts(kind=EntryKind.refund, created_by="test:payout", memo="付款给卖方")
     with pytest.raises(InsufficientFunds):
-        await ledger_service.post_entry(session, payout, [(seller, -(held + 1)), (BANK, held + 1)])
+        await ledger_posting.post_entry(session, payout, [(seller, -(held + 1)), (BANK, held + 1)])
     # …and after paying out all but what the first deal's settlement left, that settlement
     # can be reversed but the second one's, larger, cannot: the payable no longer covers it.
-    await ledger_service.post_entry(session, payout, [(seller, -258_000), (BANK, 258_000)])
+    await ledger_posting.post_entry(session, payout, [(seller, -258_000), (BANK, 258_000)])
     await session.commit()
     entries = await count_entries(session)
 

@@ -28,8 +28,10 @@ from app.core.db import Database, create_engine
 from app.core.security import Scope
 from app.models.ledger import EntryKind
 from app.models.orgs import Organization, OrganizationKind
-from app.services import audit as audit_service
-from app.services import ledger as ledger_service
+from app.services.ledger import accounts as ledger_accounts
+from app.services.ledger import export as ledger_export
+from app.services.ledger import posting as ledger_posting
+from app.services.ledger.entries import EntryFacts
 from tests import builders
 from tests.deals.conftest import Clock, Market, fixed_clock, post
 
@@ -958,23 +960,21 @@ async def test_an_export_reads_one_snapshot_while_entries_are_written(
     db = Database(create_engine(migrated_fresh_database_url))
 
     async def fund(amount: int, when: str) -> None:
-        facts = ledger_service.EntryFacts(
-            kind=EntryKind.funding, created_by="test", memo=f"托管资金 {amount}"
-        )
+        facts = EntryFacts(kind=EntryKind.funding, created_by="test", memo=f"托管资金 {amount}")
         async with db.unit_of_work(write=True) as session:
-            await ledger_service.post_entry(
+            await ledger_posting.post_entry(
                 session,
                 facts,
-                [(ledger_service.BANK, -amount), (ledger_service.ESCROW, amount)],
+                [(ledger_accounts.BANK, -amount), (ledger_accounts.ESCROW, amount)],
                 occurred_at=instant(when),
             )
 
     try:
         for day in range(1, 6):
             await fund(100 * day, f"2018-12-{26 + day}T12:00:00Z")
-        monkeypatch.setattr(audit_service, "EXPORT_BATCH", 2)
+        monkeypatch.setattr(ledger_export, "EXPORT_BATCH", 2)
         pages = 0
-        original = audit_service.list_entries
+        original = ledger_export.list_entries
 
         async def racing(session: AsyncSession, **kwargs: Any) -> Any:
             nonlocal pages
@@ -984,14 +984,14 @@ async def test_an_export_reads_one_snapshot_while_entries_are_written(
                 await fund(7, "2018-12-20T00:00:00Z")  # before everything already read
             return page
 
-        monkeypatch.setattr(audit_service, "list_entries", racing)
+        monkeypatch.setattr(ledger_export, "list_entries", racing)
         for export_format in ("beancount", "csv"):
             pages = 0
             async with db.unit_of_work(write=False) as session:
                 if export_format == "csv":
-                    chunks = audit_service.export_csv(session, start=None, end=None)
+                    chunks = ledger_export.export_csv(session, start=None, end=None)
                 else:
-                    chunks = audit_service.export_beancount(
+                    chunks = ledger_export.export_beancount(
                         session, start=None, end=None, zone="Asia/Shanghai"
                     )
                 text = "".join([chunk async for chunk in chunks])
@@ -1010,6 +1010,8 @@ async def test_an_export_reads_one_snapshot_while_entries_are_written(
         # the connections went back to the pool fit for writing
         await fund(1, "2019-01-01T00:00:00Z")
         async with db.unit_of_work(write=False) as session:
-            assert await ledger_service.balance(session, ledger_service.ESCROW) == 1500 + 7 + 7 + 1
+            assert (
+                await ledger_accounts.balance(session, ledger_accounts.ESCROW) == 1500 + 7 + 7 + 1
+            )
     finally:
         await db.dispose()

@@ -1,4 +1,4 @@
-"""The totals kept as entries are written (``ledger_totals``, kept by ``ledger.post_entry``)
+"""The totals kept as entries are written (``ledger_totals``, kept by ``posting.post_entry``)
 answer exactly what the entries say, for every grouping and every period they can answer;
 the rest is read from the entries. A change of time zone falls back to the entries until the
 totals are rebuilt (``innoshare rebuild-totals``), migration 0006 fills them from the entries
@@ -36,10 +36,11 @@ from app.models.ledger import (
     TotalsPeriod,
 )
 from app.models.orgs import OrganizationKind
-from app.services import audit as audit_service
 from app.services import deals as deals_service
-from app.services import ledger as ledger_service
-from app.services.audit import GroupBy, TotalsRow
+from app.services.ledger import rollup as ledger_rollup
+from app.services.ledger import totals as ledger_totals
+from app.services.ledger import verify as ledger_verify
+from app.services.ledger.totals import GroupBy, TotalsRow
 from tests import builders
 from tests.conftest import TEST_SECRET, downgrade, migrate
 from tests.deals.conftest import Clock, Market, fixed_clock
@@ -220,12 +221,12 @@ async def compare_all(session: AsyncSession, zone: str) -> int:
                 "group_by": group_by,
                 "zone": zone,
             }
-            expected = await audit_service.totals_from_entries(session, **period)
-            kept = await audit_service.totals_from_kept(session, **period)
+            expected = await ledger_totals.totals_from_entries(session, **period)
+            kept = await ledger_totals.totals_from_kept(session, **period)
             if kept is not None:
                 answered += 1
                 assert kept == expected, (group_by, start, end)
-            assert await audit_service.totals(session, **period) == expected
+            assert await ledger_totals.totals(session, **period) == expected
     return answered
 
 
@@ -237,13 +238,13 @@ async def test_kept_totals_equal_the_entries_for_every_grouping_and_period(
     assert book.reversals > 5
     assert book.refunds > 0
     assert await compare_all(session, "Asia/Shanghai") >= 150
-    verified = await ledger_service.verify(session)
+    verified = await ledger_verify.verify(session)
     assert verified.ok, verified.problems
 
     async def kept(
         start: datetime | None, end: datetime | None, group_by: GroupBy
     ) -> list[TotalsRow] | None:
-        return await audit_service.totals_from_kept(
+        return await ledger_totals.totals_from_kept(
             session, start=start, end=end, group_by=group_by, zone="Asia/Shanghai"
         )
 
@@ -261,10 +262,10 @@ async def test_kept_totals_equal_the_entries_for_every_grouping_and_period(
     assert await kept(local(2020, 1), local(2020, 7), GroupBy.quarter) is not None
     assert await kept(None, local(2021, 1) - MICROSECOND, GroupBy.year) is None
     # the months of a quarter add up to it (amounts; counts are distinct, they need not)
-    (quarter,) = await audit_service.totals(
+    (quarter,) = await ledger_totals.totals(
         session, start=q2[0], end=q2[1], group_by=GroupBy.none, zone="Asia/Shanghai"
     )
-    months = await audit_service.totals(
+    months = await ledger_totals.totals(
         session, start=q2[0], end=q2[1], group_by=GroupBy.month, zone="Asia/Shanghai"
     )
     assert [m.group for m in months] == ["2020-04", "2020-05", "2020-06"]
@@ -323,25 +324,25 @@ async def test_another_time_zone_reads_the_entries_until_the_totals_are_rebuilt(
 ) -> None:
     await write_ledger(session, clock)
     everything: dict[str, Any] = {"start": None, "end": None, "group_by": GroupBy.month}
-    assert await audit_service.totals_from_kept(session, **everything, zone="UTC") is None
-    in_utc = await audit_service.totals(session, **everything, zone="UTC")
-    in_shanghai = await audit_service.totals(session, **everything, zone="Asia/Shanghai")
+    assert await ledger_totals.totals_from_kept(session, **everything, zone="UTC") is None
+    in_utc = await ledger_totals.totals(session, **everything, zone="UTC")
+    in_shanghai = await ledger_totals.totals(session, **everything, zone="Asia/Shanghai")
     assert in_utc != in_shanghai  # entries on month edges move
 
-    rebuilt = await ledger_service.rebuild_totals(session, zone="UTC")
+    rebuilt = await ledger_rollup.rebuild_totals(session, zone="UTC")
     assert rebuilt.zone == "UTC"
     assert rebuilt.totals_rows > 0
     assert rebuilt.deal_rows > 0
     assert rebuilt.buyer_rows > 0
     assert await session.scalar(select(LedgerTotalsState.zone)) == "UTC"
-    assert await audit_service.totals_from_kept(session, **everything, zone="UTC") == in_utc
-    assert await audit_service.totals_from_kept(session, **everything, zone="Asia/Shanghai") is None
-    assert await audit_service.totals(session, **everything, zone="Asia/Shanghai") == in_shanghai
+    assert await ledger_totals.totals_from_kept(session, **everything, zone="UTC") == in_utc
+    assert await ledger_totals.totals_from_kept(session, **everything, zone="Asia/Shanghai") is None
+    assert await ledger_totals.totals(session, **everything, zone="Asia/Shanghai") == in_shanghai
     assert await compare_all(session, "UTC") >= 150
     # entries written after the rebuild go into UTC buckets
     await write_ledger(session, clock, seed=7)
     assert await compare_all(session, "UTC") >= 150
-    verified = await ledger_service.verify(session)
+    verified = await ledger_verify.verify(session)
     assert verified.ok, verified.problems
 
 
@@ -357,10 +358,10 @@ async def test_entries_are_not_kept_in_totals_when_the_totals_are_not_kept(
         "group_by": GroupBy.none,
         "zone": "Asia/Shanghai",
     }
-    assert await audit_service.totals_from_kept(session, **everything) is None
-    (row,) = await audit_service.totals(session, **everything)
+    assert await ledger_totals.totals_from_kept(session, **everything) is None
+    (row,) = await ledger_totals.totals(session, **everything)
     assert row.transaction_volume_fen > 0
-    assert (await ledger_service.verify(session)).ok
+    assert (await ledger_verify.verify(session)).ok
 
 
 # --- a database of its own: the migration's backfill and the CLI's rebuild --------------------
@@ -382,7 +383,7 @@ async def _check(url: str, zone: str | None) -> tuple[int, bool, list[str]]:
     try:
         async with database.unit_of_work(write=False) as session:
             answered = await compare_all(session, zone) if zone else 0
-            verified = await ledger_service.verify(session)
+            verified = await ledger_verify.verify(session)
     finally:
         await database.dispose()
     return answered, verified.ok, verified.problems
