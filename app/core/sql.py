@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
-from sqlalchemy import FromClause, Table
+from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,14 +130,15 @@ def values_list(rows: int, columns: int) -> str:
 # test run), never in a request.
 
 
-def table_of(source: FromClause) -> Table:
-    """A model's ``__table__`` as the :class:`Table` it is (typed as a ``FromClause``)."""
-    if not isinstance(source, Table):
-        raise TypeError(f"{source!r} is not a table")
-    return source
+def table_of(model: Any) -> Table:
+    """A mapped class's ``Table`` (its ``__table__`` is typed as any FROM clause)."""
+    table = model.__table__
+    if not isinstance(table, Table):
+        raise TypeError(f"{model!r} is not mapped to a table")
+    return table
 
 
-def column_list(table: FromClause, names: Iterable[str] | None = None) -> str:
+def column_list(table: Table, names: Iterable[str] | None = None) -> str:
     """``a, b, c``: the named columns of ``table`` (all of them, in table order, by default).
 
     A name the table does not have raises ``KeyError`` at once."""
@@ -146,31 +147,23 @@ def column_list(table: FromClause, names: Iterable[str] | None = None) -> str:
     return ", ".join(table.c[name].name for name in names)
 
 
-def insert_sql(table: FromClause, names: Sequence[str], *, rows: int = 1) -> str:
+def insert_sql(table: Table, names: Sequence[str], *, rows: int = 1) -> str:
     """``INSERT INTO t (a, b) VALUES ($1, $2), …`` for ``rows`` rows of the named columns."""
     return (
-        f"INSERT INTO {table_of(table).name} ({column_list(table, names)})"
+        f"INSERT INTO {table.name} ({column_list(table, names)})"
         f" VALUES {values_list(rows, len(names))}"
     )
 
 
-def select_sql(table: FromClause, names: Sequence[str], *, where: Sequence[str] = ()) -> str:
+def select_sql(table: Table, names: Sequence[str], *, where: Sequence[str] = ()) -> str:
     """``SELECT a, b FROM t WHERE k1 = $1 AND k2 = $2``: the named columns, filtered by
     equality on the ``where`` columns in order."""
-    sql = f"SELECT {column_list(table, names)} FROM {table_of(table).name}"
+    sql = f"SELECT {column_list(table, names)} FROM {table.name}"
     if where:
         sql += " WHERE " + " AND ".join(
             f"{table.c[name].name} = ${number}" for number, name in enumerate(where, start=1)
         )
     return sql
-
-
-def table_of(model: Any) -> Table:
-    """A mapped class's ``Table`` (its ``__table__`` is typed as any FROM clause)."""
-    table = model.__table__
-    if not isinstance(table, Table):
-        raise TypeError(f"{model!r} is not mapped to a table")
-    return table
 
 
 def update_sql(table: Table, names: Sequence[str], *, where: Sequence[str]) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
 from app.core.errors import problem_responses
@@ -16,6 +16,7 @@ from app.core.security import Principal, Scope
 from app.models.ledger import EntryKind, JournalEntry
 from app.routers.deps import (
     Cursor,
+    DatabaseDep,
     Limit,
     RequireScope,
     SessionDep,

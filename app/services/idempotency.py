@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.calendar import utcnow
 from app.core.db import Database
 from app.core.errors import BadRequest, Conflict, ValidationFailed
-from app.core.sql import execute_sql, insert_sql, select_sql
+from app.core.sql import execute_sql, insert_sql, select_sql, table_of
 from app.models.idempotency import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -85,7 +85,7 @@ def _lock_id(principal: str, key: str) -> int:
 # right whatever the values, so it lets PostgreSQL reuse them (SET LOCAL, in the same round
 # trip as the lock).
 _TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1), set_config('plan_cache_mode', 'auto', true)"
-_RECORDS = IdempotencyRecord.__table__
+_RECORDS = table_of(IdempotencyRecord)
 _FIND_RECORD = select_sql(
     _RECORDS,
     ("method", "path", "fingerprint", "status_code", "response_body"),
