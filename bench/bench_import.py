@@ -27,8 +27,6 @@ import asyncio
 import gc
 import itertools
 import json
-import os
-import platform
 import random
 import secrets
 import statistics
@@ -39,7 +37,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +44,17 @@ import httpx
 from bench_get import (
     BENCH_DIR,
     backend_name,
+    bench_parser,
     free_port,
     migrate,
+    options_from,
     positive,
     random_credit_code,
     run_bench,
     running_server,
     uvicorn_command,
 )
-from bench_results import merge_results
+from bench_results import merge_results, run_header
 from sqlalchemy import delete, select
 
 from app.core.config import normalize_database_url
@@ -524,12 +523,7 @@ def run(options: Options, workdir: Path) -> int:
         RESULTS_FILE,
         backend,
         {
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
+            **run_header(),
             "route": ROUTE,
             "workers": 1,
             "batch_size": options.batch_size,
@@ -548,11 +542,7 @@ def batch_size(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help="postgresql://… of a scratch database (default: a fresh SQLite file)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--batches", type=positive, default=10, help="batches to import")
     parser.add_argument("--batch-size", type=batch_size, default=1000, help="items a batch")
     parser.add_argument("--changed", type=int, default=100, help="items changed in the extra batch")
@@ -562,13 +552,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if not 0 <= args.changed <= args.batch_size:
         parser.error("--changed must be between 0 and --batch-size")
-    return Options(
-        database_url=args.database_url,
-        batches=args.batches,
-        batch_size=args.batch_size,
-        changed=args.changed,
-        keep=args.keep,
-    )
+    return options_from(Options, args)
 
 
 def main() -> int:

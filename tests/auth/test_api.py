@@ -328,15 +328,12 @@ async def test_user_management(
     operator = await builders.actor(session, settings, role=Role.operator)
     organization = await builders.create_organization(session)
 
-    created = await client.post(
-        "/v1/users",
-        json={
-            "email": "Zhang.San@ZZU.edu.cn",
-            "password": "a long enough password",
-            "organization_id": str(organization.id),
-        },
-        headers=operator.headers,
-    )
+    member = {
+        "email": "Zhang.San@ZZU.edu.cn",
+        "password": "a long enough password",
+        "organization_id": str(organization.id),
+    }
+    created = await client.post("/v1/users", json=member, headers=operator.headers)
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "zhang.san@zzu.edu.cn"
     assert created.json()["role"] == "member"
@@ -345,13 +342,7 @@ async def test_user_management(
     assert stored.password_hash.startswith("$argon2id$")
 
     duplicate = await client.post(
-        "/v1/users",
-        json={
-            "email": "zhang.san@zzu.edu.cn",
-            "password": "a long enough password",
-            "organization_id": str(organization.id),
-        },
-        headers=admin.headers,
+        "/v1/users", json={**member, "email": "zhang.san@zzu.edu.cn"}, headers=admin.headers
     )
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "email_taken"
