@@ -26,13 +26,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench_results import merge_results, run_header
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import normalize_database_url
 from app.core.db import Database, create_engine
@@ -138,27 +139,30 @@ def staff_principal() -> Principal:
     )
 
 
-async def _insert_organization(database_url: str) -> uuid.UUID:
+@asynccontextmanager
+async def bench_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One write unit of work on the bench database, over an engine of its own."""
     db = Database(create_engine(normalize_database_url(database_url)))
     try:
         async with db.unit_of_work(write=True) as session:
-            organization = sample_organization()
-            session.add(organization)
-            await session.flush()
-            return organization.id
+            yield session
     finally:
         await db.dispose()
+
+
+async def _insert_organization(database_url: str) -> uuid.UUID:
+    async with bench_session(database_url) as session:
+        organization = sample_organization()
+        session.add(organization)
+        await session.flush()
+        return organization.id
 
 
 async def _delete_organization(database_url: str, organization_id: uuid.UUID) -> None:
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = await session.get(Organization, organization_id)
-            if organization is not None:
-                await session.delete(organization)
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = await session.get(Organization, organization_id)
+        if organization is not None:
+            await session.delete(organization)
 
 
 @contextmanager
@@ -405,16 +409,23 @@ def rps_ratio(targets: list[Target]) -> float:
     return by_name["real"] / by_name["baseline"] if by_name["baseline"] else 0.0
 
 
+def load_header(route: str, generator: str, concurrency: int, duration: int) -> dict[str, Any]:
+    """The first keys of a load run's results entry: when, on what, and the load."""
+    return {
+        **run_header(),
+        "route": route,
+        "load_generator": generator,
+        "concurrency": concurrency,
+        "duration_s": duration,
+        "warmup_s": WARMUP_S,
+    }
+
+
 def result_entry(
     generator: str, options: Options, body: bytes, targets: list[Target]
 ) -> dict[str, Any]:
     return {
-        **run_header(),
-        "route": ROUTE,
-        "load_generator": generator,
-        "concurrency": options.concurrency,
-        "duration_s": options.duration,
-        "warmup_s": WARMUP_S,
+        **load_header(ROUTE, generator, options.concurrency, options.duration),
         "workers": options.workers,
         "response_bytes": len(body),
         **{
@@ -526,9 +537,5 @@ def run_bench(name: str, parse: Callable[[], T], run: Callable[[T, Path], int]) 
             return 2
 
 
-def main() -> int:
-    return run_bench("bench_get", parse_args, run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_get", parse_args, run))

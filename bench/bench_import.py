@@ -45,6 +45,7 @@ from bench_get import (
     BENCH_DIR,
     backend_name,
     bench_parser,
+    bench_session,
     free_port,
     migrate,
     options_from,
@@ -57,8 +58,6 @@ from bench_get import (
 from bench_results import merge_results, run_header
 from sqlalchemy import delete, select
 
-from app.core.config import normalize_database_url
-from app.core.db import Database, create_engine
 from app.core.security import Scope
 from app.models.auth import ApiKey
 from app.models.catalog import CatalogHistory
@@ -249,39 +248,31 @@ def sample_university() -> Organization:
 
 async def _create_owner(database_url: str) -> tuple[uuid.UUID, str]:
     """A new university and an API key of it with scope catalog:write."""
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = sample_university()
-            session.add(organization)
-            await session.flush()
-            issued = await auth_service.issue_api_key(
-                session,
-                organization_id=organization.id,
-                name="成果批量同步程序（bench）",
-                scopes=[Scope.catalog_write],
-            )
-            return organization.id, issued.key
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = sample_university()
+        session.add(organization)
+        await session.flush()
+        issued = await auth_service.issue_api_key(
+            session,
+            organization_id=organization.id,
+            name="成果批量同步程序（bench）",
+            scopes=[Scope.catalog_write],
+        )
+        return organization.id, issued.key
 
 
 async def _delete_owner(database_url: str, organization_id: uuid.UUID) -> None:
     """The organization, its key, its technologies and their history."""
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            owned = select(Technology.id).where(Technology.owner_id == organization_id)
-            await session.execute(
-                delete(CatalogHistory).where(
-                    CatalogHistory.catalog == "technologies", CatalogHistory.item_id.in_(owned)
-                )
+    async with bench_session(database_url) as session:
+        owned = select(Technology.id).where(Technology.owner_id == organization_id)
+        await session.execute(
+            delete(CatalogHistory).where(
+                CatalogHistory.catalog == "technologies", CatalogHistory.item_id.in_(owned)
             )
-            await session.execute(delete(Technology).where(Technology.owner_id == organization_id))
-            await session.execute(delete(ApiKey).where(ApiKey.organization_id == organization_id))
-            await session.execute(delete(Organization).where(Organization.id == organization_id))
-    finally:
-        await db.dispose()
+        )
+        await session.execute(delete(Technology).where(Technology.owner_id == organization_id))
+        await session.execute(delete(ApiKey).where(ApiKey.organization_id == organization_id))
+        await session.execute(delete(Organization).where(Organization.id == organization_id))
 
 
 @contextmanager
@@ -555,9 +546,5 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return options_from(Options, args)
 
 
-def main() -> int:
-    return run_bench("bench_import", parse_args, run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_import", parse_args, run))

@@ -34,11 +34,13 @@ from bench_get import (
     LoadResult,
     add_load_arguments,
     bench_parser,
+    bench_session,
     choose_load_generator,
     describe_load_generator,
     free_port,
     generate_load,
     http_get,
+    load_header,
     migrate,
     options_from,
     positive,
@@ -49,11 +51,10 @@ from bench_get import (
     staff_principal,
     uvicorn_command,
 )
-from bench_results import merge_results, run_header
+from bench_results import merge_results
 from sqlalchemy import delete
 
 from app.core.config import normalize_database_url
-from app.core.db import Database, create_engine
 from app.models.catalog import CatalogHistory, HistoryAction
 from app.models.orgs import Organization
 from app.models.technologies import Technology
@@ -148,45 +149,37 @@ def plain_dsn(database_url: str) -> str:
 
 async def _insert_technology(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     """One organization and one published technology of it, as the API would write them."""
-    db = Database(create_engine(normalize_database_url(database_url)))
     spec = technologies_service.SPEC
     staff = staff_principal()
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = sample_organization()
-            session.add(organization)
-            await session.flush()
-            item = await catalog_service.create_item(
-                session,
-                spec,
-                principal=staff,
-                values=TECHNOLOGY,
-                owner_id=organization.id,
-            )
-            await catalog_service.transition_item(
-                session, spec, principal=staff, item_id=item.id, action=HistoryAction.publish
-            )
-            return organization.id, item.id
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = sample_organization()
+        session.add(organization)
+        await session.flush()
+        item = await catalog_service.create_item(
+            session,
+            spec,
+            principal=staff,
+            values=TECHNOLOGY,
+            owner_id=organization.id,
+        )
+        await catalog_service.transition_item(
+            session, spec, principal=staff, item_id=item.id, action=HistoryAction.publish
+        )
+        return organization.id, item.id
 
 
 async def _delete_technology(
     database_url: str, organization_id: uuid.UUID, item_id: uuid.UUID
 ) -> None:
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            await session.execute(
-                delete(CatalogHistory).where(
-                    CatalogHistory.catalog == technologies_service.SPEC.name,
-                    CatalogHistory.item_id == item_id,
-                )
+    async with bench_session(database_url) as session:
+        await session.execute(
+            delete(CatalogHistory).where(
+                CatalogHistory.catalog == technologies_service.SPEC.name,
+                CatalogHistory.item_id == item_id,
             )
-            await session.execute(delete(Technology).where(Technology.id == item_id))
-            await session.execute(delete(Organization).where(Organization.id == organization_id))
-    finally:
-        await db.dispose()
+        )
+        await session.execute(delete(Technology).where(Technology.id == item_id))
+        await session.execute(delete(Organization).where(Organization.id == organization_id))
 
 
 @contextmanager
@@ -393,12 +386,7 @@ def result_entry(
 ) -> dict[str, Any]:
     ratio = _median(ratios)
     return {
-        **run_header(),
-        "route": ROUTE,
-        "load_generator": generator,
-        "concurrency": options.concurrency,
-        "duration_s": options.duration,
-        "warmup_s": WARMUP_S,
+        **load_header(ROUTE, generator, options.concurrency, options.duration),
         "workers": 1,
         "app_pool_size": APP_POOL_SIZE,
         "raw_pool_size": RAW_POOL_SIZE,
@@ -458,9 +446,5 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return options_from(Options, args)
 
 
-def main() -> int:
-    return run_bench("bench_item", parse_args, run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_item", parse_args, run))

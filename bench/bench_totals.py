@@ -779,9 +779,5 @@ def parse_args(argv: list[str] | None = None) -> Options:
     return options_from(Options, args)
 
 
-def main() -> int:
-    return run_bench("bench_totals", parse_args, run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_totals", parse_args, run))
