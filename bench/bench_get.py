@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import secrets
 import shutil
 import signal
@@ -27,15 +26,18 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench_results import merge_results, run_header
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.core.config import normalize_database_url
 from app.core.db import Database, create_engine
+from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
 from app.models.orgs import Organization, OrganizationKind
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
 
@@ -101,13 +103,13 @@ def sample_organization() -> Organization:
     )
 
 
-def migrate(database_url: str) -> None:
-    """`innoshare migrate` against the bench database, in its own process."""
+def innoshare(database_url: str, *arguments: str) -> str:
+    """The `innoshare` command against the bench database, in its own process; its output."""
     command = Path(sys.executable).with_name("innoshare")
     if not command.exists():
         raise RuntimeError(f"{command} not found: install the project first (make bench does)")
     done = subprocess.run(
-        [str(command), "migrate"],
+        [str(command), *arguments],
         cwd=PROJECT_ROOT,
         env={**os.environ, "INNOSHARE_DATABASE_URL": database_url},
         capture_output=True,
@@ -115,30 +117,52 @@ def migrate(database_url: str) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"innoshare migrate failed:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"innoshare {arguments[0]} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
+        )
+    return done.stdout
+
+
+def migrate(database_url: str) -> None:
+    """`innoshare migrate` against the bench database."""
+    innoshare(database_url, "migrate")
+
+
+def staff_principal() -> Principal:
+    """An operator, as the services see one: the benchmarks' data is written through them."""
+    return Principal(
+        kind=PrincipalKind.user,
+        id=uuid.uuid4(),
+        role=Role.operator,
+        organization_id=None,
+        scopes=ROLE_SCOPES[Role.operator],
+    )
+
+
+@asynccontextmanager
+async def bench_session(database_url: str) -> AsyncIterator[AsyncSession]:
+    """One write unit of work on the bench database, over an engine of its own."""
+    db = Database(create_engine(normalize_database_url(database_url)))
+    try:
+        async with db.unit_of_work(write=True) as session:
+            yield session
+    finally:
+        await db.dispose()
 
 
 async def _insert_organization(database_url: str) -> uuid.UUID:
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = sample_organization()
-            session.add(organization)
-            await session.flush()
-            return organization.id
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = sample_organization()
+        session.add(organization)
+        await session.flush()
+        return organization.id
 
 
 async def _delete_organization(database_url: str, organization_id: uuid.UUID) -> None:
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = await session.get(Organization, organization_id)
-            if organization is not None:
-                await session.delete(organization)
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = await session.get(Organization, organization_id)
+        if organization is not None:
+            await session.delete(organization)
 
 
 @contextmanager
@@ -385,21 +409,23 @@ def rps_ratio(targets: list[Target]) -> float:
     return by_name["real"] / by_name["baseline"] if by_name["baseline"] else 0.0
 
 
+def load_header(route: str, generator: str, concurrency: int, duration: int) -> dict[str, Any]:
+    """The first keys of a load run's results entry: when, on what, and the load."""
+    return {
+        **run_header(),
+        "route": route,
+        "load_generator": generator,
+        "concurrency": concurrency,
+        "duration_s": duration,
+        "warmup_s": WARMUP_S,
+    }
+
+
 def result_entry(
     generator: str, options: Options, body: bytes, targets: list[Target]
 ) -> dict[str, Any]:
     return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "route": ROUTE,
-        "load_generator": generator,
-        "concurrency": options.concurrency,
-        "duration_s": options.duration,
-        "warmup_s": WARMUP_S,
+        **load_header(ROUTE, generator, options.concurrency, options.duration),
         "workers": options.workers,
         "response_bytes": len(body),
         **{
@@ -408,21 +434,6 @@ def result_entry(
         },
         "ratio_rps": round(rps_ratio(targets), 4),
     }
-
-
-def write_results(backend: str, entry: dict[str, Any]) -> None:
-    """Merge this run into the results file under its backend's name (atomically)."""
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
-    if RESULTS_FILE.exists():
-        try:
-            results = json.loads(RESULTS_FILE.read_text())
-        except json.JSONDecodeError:
-            results = {}
-    results[backend] = entry
-    partial = RESULTS_FILE.with_suffix(".json.tmp")
-    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    partial.replace(RESULTS_FILE)
 
 
 def run(options: Options, workdir: Path) -> int:
@@ -436,7 +447,7 @@ def run(options: Options, workdir: Path) -> int:
         baseline = measure_baseline(options, path, body, kind, workdir)
     targets = [real, baseline]
     print_table(backend, generator, options, targets)
-    write_results(backend, result_entry(generator, options, body, targets))
+    merge_results(RESULTS_FILE, backend, result_entry(generator, options, body, targets))
     failed = sum(t.result.failures + t.warmup_failures for t in targets)
     if failed:
         print(f"FAILED: {failed} request(s) did not answer 200", file=sys.stderr)
@@ -458,32 +469,55 @@ def duration(value: str) -> int:
     return number
 
 
-def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help="postgresql://… of a scratch database (default: a fresh SQLite file)",
-    )
+def bench_parser(doc: str | None, *, postgresql_only: bool = False) -> argparse.ArgumentParser:
+    """A benchmark's command line (described by its docstring's first line), beginning with
+    the scratch database it runs against."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    if postgresql_only:
+        parser.add_argument(
+            "--database-url",
+            required=True,
+            help="postgresql://… of a scratch database (PostgreSQL only)",
+        )
+    else:
+        parser.add_argument(
+            "--database-url",
+            help="postgresql://… of a scratch database (default: a fresh SQLite file)",
+        )
+    return parser
+
+
+def add_load_arguments(parser: argparse.ArgumentParser, *, per: str) -> None:
+    """--concurrency, --duration (seconds ``per`` measurement) and --load-generator."""
     parser.add_argument("--concurrency", type=positive, default=32, help="keep-alive clients")
-    parser.add_argument("--duration", type=duration, default=10, help="seconds per target")
-    parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
+    parser.add_argument("--duration", type=duration, default=10, help=f"seconds per {per}")
     parser.add_argument(
         "--load-generator",
         choices=("auto", "wrk", "python"),
         default="auto",
         help="auto: wrk when installed, else bench/loadgen.py",
     )
-    args = parser.parse_args(argv)
-    return Options(
-        database_url=args.database_url,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        workers=args.workers,
-        load_generator=args.load_generator,
-    )
+
+
+def require_postgresql(parser: argparse.ArgumentParser, database_url: str, why: str) -> None:
+    """Stop with usage and ``why`` unless the benchmark's database is PostgreSQL."""
+    if not normalize_database_url(database_url).startswith("postgresql"):
+        parser.error(why)
 
 
 T = TypeVar("T")
+
+
+def options_from(options: type[T], args: argparse.Namespace) -> T:
+    """A benchmark's options (a dataclass) from the parsed arguments of the same names."""
+    return options(**{field.name: getattr(args, field.name) for field in fields(options)})
+
+
+def parse_args(argv: list[str] | None = None) -> Options:
+    parser = bench_parser(__doc__)
+    add_load_arguments(parser, per="target")
+    parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
+    return options_from(Options, parser.parse_args(argv))
 
 
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
@@ -503,9 +537,5 @@ def run_bench(name: str, parse: Callable[[], T], run: Callable[[T, Path], int]) 
             return 2
 
 
-def main() -> int:
-    return run_bench("bench_get", parse_args, run)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_get", parse_args, run))

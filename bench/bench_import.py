@@ -27,8 +27,6 @@ import asyncio
 import gc
 import itertools
 import json
-import os
-import platform
 import random
 import secrets
 import statistics
@@ -39,7 +37,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +44,20 @@ import httpx
 from bench_get import (
     BENCH_DIR,
     backend_name,
+    bench_parser,
+    bench_session,
     free_port,
     migrate,
+    options_from,
     positive,
     random_credit_code,
     run_bench,
     running_server,
     uvicorn_command,
 )
-from bench_results import merge_results
+from bench_results import merge_results, run_header
 from sqlalchemy import delete, select
 
-from app.core.config import normalize_database_url
-from app.core.db import Database, create_engine
 from app.core.security import Scope
 from app.models.auth import ApiKey
 from app.models.catalog import CatalogHistory
@@ -250,39 +248,31 @@ def sample_university() -> Organization:
 
 async def _create_owner(database_url: str) -> tuple[uuid.UUID, str]:
     """A new university and an API key of it with scope catalog:write."""
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = sample_university()
-            session.add(organization)
-            await session.flush()
-            issued = await auth_service.issue_api_key(
-                session,
-                organization_id=organization.id,
-                name="成果批量同步程序（bench）",
-                scopes=[Scope.catalog_write],
-            )
-            return organization.id, issued.key
-    finally:
-        await db.dispose()
+    async with bench_session(database_url) as session:
+        organization = sample_university()
+        session.add(organization)
+        await session.flush()
+        issued = await auth_service.issue_api_key(
+            session,
+            organization_id=organization.id,
+            name="成果批量同步程序（bench）",
+            scopes=[Scope.catalog_write],
+        )
+        return organization.id, issued.key
 
 
 async def _delete_owner(database_url: str, organization_id: uuid.UUID) -> None:
     """The organization, its key, its technologies and their history."""
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            owned = select(Technology.id).where(Technology.owner_id == organization_id)
-            await session.execute(
-                delete(CatalogHistory).where(
-                    CatalogHistory.catalog == "technologies", CatalogHistory.item_id.in_(owned)
-                )
+    async with bench_session(database_url) as session:
+        owned = select(Technology.id).where(Technology.owner_id == organization_id)
+        await session.execute(
+            delete(CatalogHistory).where(
+                CatalogHistory.catalog == "technologies", CatalogHistory.item_id.in_(owned)
             )
-            await session.execute(delete(Technology).where(Technology.owner_id == organization_id))
-            await session.execute(delete(ApiKey).where(ApiKey.organization_id == organization_id))
-            await session.execute(delete(Organization).where(Organization.id == organization_id))
-    finally:
-        await db.dispose()
+        )
+        await session.execute(delete(Technology).where(Technology.owner_id == organization_id))
+        await session.execute(delete(ApiKey).where(ApiKey.organization_id == organization_id))
+        await session.execute(delete(Organization).where(Organization.id == organization_id))
 
 
 @contextmanager
@@ -524,12 +514,7 @@ def run(options: Options, workdir: Path) -> int:
         RESULTS_FILE,
         backend,
         {
-            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "platform": platform.platform(),
-            },
+            **run_header(),
             "route": ROUTE,
             "workers": 1,
             "batch_size": options.batch_size,
@@ -548,11 +533,7 @@ def batch_size(value: str) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        help="postgresql://… of a scratch database (default: a fresh SQLite file)",
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--batches", type=positive, default=10, help="batches to import")
     parser.add_argument("--batch-size", type=batch_size, default=1000, help="items a batch")
     parser.add_argument("--changed", type=int, default=100, help="items changed in the extra batch")
@@ -562,18 +543,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     args = parser.parse_args(argv)
     if not 0 <= args.changed <= args.batch_size:
         parser.error("--changed must be between 0 and --batch-size")
-    return Options(
-        database_url=args.database_url,
-        batches=args.batches,
-        batch_size=args.batch_size,
-        changed=args.changed,
-        keep=args.keep,
-    )
-
-
-def main() -> int:
-    return run_bench("bench_import", parse_args, run)
+    return options_from(Options, args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_import", parse_args, run))

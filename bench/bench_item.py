@@ -15,11 +15,9 @@ into bench/results/item.json. The inserted rows are deleted again at the end. Se
 bench/README.md.
 """
 
-import argparse
 import asyncio
 import json
 import os
-import platform
 import secrets
 import statistics
 import sys
@@ -27,7 +25,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,25 +32,29 @@ from bench_get import (
     BENCH_DIR,
     WARMUP_S,
     LoadResult,
+    add_load_arguments,
+    bench_parser,
+    bench_session,
     choose_load_generator,
     describe_load_generator,
-    duration,
     free_port,
     generate_load,
     http_get,
+    load_header,
     migrate,
+    options_from,
     positive,
+    require_postgresql,
     run_bench,
     running_server,
     sample_organization,
+    staff_principal,
     uvicorn_command,
 )
 from bench_results import merge_results
 from sqlalchemy import delete
 
 from app.core.config import normalize_database_url
-from app.core.db import Database, create_engine
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role
 from app.models.catalog import CatalogHistory, HistoryAction
 from app.models.orgs import Organization
 from app.models.technologies import Technology
@@ -146,57 +147,39 @@ def plain_dsn(database_url: str) -> str:
     return "postgresql://" + rest if scheme.startswith("postgresql") else normalized
 
 
-def _staff() -> Principal:
-    return Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
-
-
 async def _insert_technology(database_url: str) -> tuple[uuid.UUID, uuid.UUID]:
     """One organization and one published technology of it, as the API would write them."""
-    db = Database(create_engine(normalize_database_url(database_url)))
     spec = technologies_service.SPEC
-    staff = _staff()
-    try:
-        async with db.unit_of_work(write=True) as session:
-            organization = sample_organization()
-            session.add(organization)
-            await session.flush()
-            item = await catalog_service.create_item(
-                session,
-                spec,
-                principal=staff,
-                values=TECHNOLOGY,
-                owner_id=organization.id,
-            )
-            await catalog_service.transition_item(
-                session, spec, principal=staff, item_id=item.id, action=HistoryAction.publish
-            )
-            return organization.id, item.id
-    finally:
-        await db.dispose()
+    staff = staff_principal()
+    async with bench_session(database_url) as session:
+        organization = sample_organization()
+        session.add(organization)
+        await session.flush()
+        item = await catalog_service.create_item(
+            session,
+            spec,
+            principal=staff,
+            values=TECHNOLOGY,
+            owner_id=organization.id,
+        )
+        await catalog_service.transition_item(
+            session, spec, principal=staff, item_id=item.id, action=HistoryAction.publish
+        )
+        return organization.id, item.id
 
 
 async def _delete_technology(
     database_url: str, organization_id: uuid.UUID, item_id: uuid.UUID
 ) -> None:
-    db = Database(create_engine(normalize_database_url(database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            await session.execute(
-                delete(CatalogHistory).where(
-                    CatalogHistory.catalog == technologies_service.SPEC.name,
-                    CatalogHistory.item_id == item_id,
-                )
+    async with bench_session(database_url) as session:
+        await session.execute(
+            delete(CatalogHistory).where(
+                CatalogHistory.catalog == technologies_service.SPEC.name,
+                CatalogHistory.item_id == item_id,
             )
-            await session.execute(delete(Technology).where(Technology.id == item_id))
-            await session.execute(delete(Organization).where(Organization.id == organization_id))
-    finally:
-        await db.dispose()
+        )
+        await session.execute(delete(Technology).where(Technology.id == item_id))
+        await session.execute(delete(Organization).where(Organization.id == organization_id))
 
 
 @contextmanager
@@ -403,17 +386,7 @@ def result_entry(
 ) -> dict[str, Any]:
     ratio = _median(ratios)
     return {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-        "route": ROUTE,
-        "load_generator": generator,
-        "concurrency": options.concurrency,
-        "duration_s": options.duration,
-        "warmup_s": WARMUP_S,
+        **load_header(ROUTE, generator, options.concurrency, options.duration),
         "workers": 1,
         "app_pool_size": APP_POOL_SIZE,
         "raw_pool_size": RAW_POOL_SIZE,
@@ -460,39 +433,18 @@ def run(options: Options, workdir: Path) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        required=True,
-        help="postgresql://… of a scratch database (PostgreSQL only)",
-    )
+    parser = bench_parser(__doc__, postgresql_only=True)
     parser.add_argument("--rounds", type=positive, default=3, help="app/raw pairs to measure")
-    parser.add_argument("--concurrency", type=positive, default=32, help="keep-alive clients")
-    parser.add_argument("--duration", type=duration, default=10, help="seconds per measurement")
-    parser.add_argument(
-        "--load-generator",
-        choices=("auto", "wrk", "python"),
-        default="auto",
-        help="auto: wrk when installed, else bench/loadgen.py",
-    )
+    add_load_arguments(parser, per="measurement")
     args = parser.parse_args(argv)
-    if not normalize_database_url(args.database_url).startswith("postgresql"):
-        parser.error(
-            "PostgreSQL only: the baseline (bench/raw_item.py) queries with asyncpg, so there"
-            " is no SQLite counterpart. Give --database-url postgresql://user@host:port/db."
-        )
-    return Options(
-        database_url=args.database_url,
-        rounds=args.rounds,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        load_generator=args.load_generator,
+    require_postgresql(
+        parser,
+        args.database_url,
+        "PostgreSQL only: the baseline (bench/raw_item.py) queries with asyncpg, so there"
+        " is no SQLite counterpart. Give --database-url postgresql://user@host:port/db.",
     )
-
-
-def main() -> int:
-    return run_bench("bench_item", parse_args, run)
+    return options_from(Options, args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_item", parse_args, run))

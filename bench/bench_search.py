@@ -16,9 +16,6 @@ with the client-side latency, and the same clients' figures against the bare Fas
 import argparse
 import asyncio
 import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bench_get import PROJECT_ROOT, free_port, migrate, running_server, uvicorn_command
+from bench_get import PROJECT_ROOT, free_port, innoshare, migrate, running_server, uvicorn_command
+from bench_results import merge_results, run_header
 from loadgen import percentile_ms
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "search.json"
@@ -144,20 +142,10 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 def _seeded(database_url: str) -> None:
     migrate(database_url)
-    command = Path(sys.executable).with_name("innoshare")
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(command), "seed", "--if-empty"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "INNOSHARE_DATABASE_URL": database_url},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"innoshare seed failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    output = innoshare(database_url, "seed", "--if-empty").strip()
     print(
-        f"seed: {done.stdout.strip().splitlines()[-1] if done.stdout.strip() else 'done'}"
+        f"seed: {output.splitlines()[-1] if output else 'done'}"
         f" ({time.perf_counter() - started:.1f} s)"
     )
 
@@ -276,16 +264,13 @@ def main() -> int:
         verdict = "meets" if figures["p99_ms"] <= TARGET_P99_MS else "misses"
         print(f"{name} p99 {figures['p99_ms']} ms {verdict} the {TARGET_P99_MS:.0f} ms target")
 
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    results = json.loads(RESULTS_FILE.read_text()) if RESULTS_FILE.exists() else {}
     # runs at other concurrencies (1: each query's own service time) are kept beside it
     # and so are runs without the response cache (+nocache: every search computed)
     key = backend if args.concurrency == 16 else f"{backend}@{args.concurrency}"
     if args.response_cache == "off":
         key += "+nocache"
-    results[key] = {
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+    entry = {
+        **run_header(),
         "concurrency": args.concurrency,
         "duration_s": args.duration,
         "workers": args.workers,
@@ -298,7 +283,7 @@ def main() -> int:
         "failures": app.failures,
         "queries": per_query,
     }
-    RESULTS_FILE.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    merge_results(RESULTS_FILE, key, entry)
     return 1 if app.failures else 0
 
 

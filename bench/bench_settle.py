@@ -28,11 +28,8 @@ Prints the figures and merges them into bench/results/settle.json. The ledger is
 bench/README.md.
 """
 
-import argparse
 import asyncio
 import json
-import os
-import platform
 import random
 import secrets
 import statistics
@@ -44,7 +41,6 @@ import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,24 +51,25 @@ from bare_transfer_app import DSN_ENV as BARE_DSN_ENV
 from bare_transfer_app import POOL_ENV as BARE_POOL_ENV
 from bench_get import (
     BENCH_DIR,
+    bench_parser,
     free_port,
     migrate,
+    options_from,
     positive,
     random_credit_code,
+    require_postgresql,
     run_bench,
     running_server,
+    staff_principal,
     uvicorn_command,
 )
 from bench_item import cpu_seconds, plain_dsn, postgres_cpu, postgres_cpu_since, server_processes
-from bench_results import merge_results
+from bench_results import merge_results, run_header
 from loadgen import percentile_ms
 
 from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP, normalize_database_url
 from app.core.db import Database, create_engine
 from app.core.security import (
-    ROLE_SCOPES,
-    Principal,
-    PrincipalKind,
     Role,
     create_access_token,
     hash_password_sync,
@@ -137,16 +134,6 @@ class Market:
     buyer_tokens: list[str]
     #: deal ids per client (client i buys as buyer i % buyers)
     deals: list[list[str]]
-
-
-def staff_principal() -> Principal:
-    return Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=Role.operator,
-        organization_id=None,
-        scopes=ROLE_SCOPES[Role.operator],
-    )
 
 
 def _user(role: Role, organization_id: uuid.UUID | None, password_hash: str) -> User:
@@ -886,13 +873,7 @@ def run(options: Options, workdir: Path) -> int:
     if problems or logged:
         print("server log (tail):\n" + "\n".join(logged[-60:]), file=sys.stderr)
     entry = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        },
+        **run_header(load_average=True),
         "concurrency": options.concurrency,
         "duration_s": options.duration,
         "warmup_s": WARMUP_S,
@@ -926,8 +907,7 @@ def run(options: Options, workdir: Path) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgresql://… scratch database")
+    parser = bench_parser(__doc__, postgresql_only=True)
     parser.add_argument("--concurrency", type=positive, default=32, help="clients (connections)")
     parser.add_argument("--duration", type=positive, default=15, help="seconds measured")
     parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
@@ -936,35 +916,28 @@ def parse_args(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument("--buyers", type=positive, default=32, help="buying enterprises")
     parser.add_argument("--sellers", type=positive, default=8, help="selling universities")
-    parser.add_argument("--no-raw", action="store_true", help="skip bench/raw_transfer.py")
-    parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench reference")
+    parser.add_argument(
+        "--no-raw", dest="raw", action="store_false", help="skip bench/raw_transfer.py"
+    )
+    parser.add_argument(
+        "--no-pgbench", dest="pgbench", action="store_false", help="skip the pgbench reference"
+    )
     parser.add_argument(
         "--no-ceiling",
-        action="store_true",
+        dest="ceiling",
+        action="store_false",
         help="skip the raw transfer served by bare FastAPI (bench/bare_transfer_app.py)",
     )
     args = parser.parse_args(argv)
-    if not normalize_database_url(args.database_url).startswith("postgresql"):
-        parser.error("PostgreSQL only (row locks, SKIP LOCKED and the raw transfer need it)")
+    require_postgresql(
+        parser,
+        args.database_url,
+        "PostgreSQL only (row locks, SKIP LOCKED and the raw transfer need it)",
+    )
     if args.duration > 200:
         parser.error("--duration at most 200 s (servers are stopped after 300 s)")
-    return Options(
-        database_url=args.database_url,
-        concurrency=args.concurrency,
-        duration=args.duration,
-        workers=args.workers,
-        deals_per_client=args.deals_per_client,
-        buyers=args.buyers,
-        sellers=args.sellers,
-        raw=not args.no_raw,
-        pgbench=not args.no_pgbench,
-        ceiling=not args.no_ceiling,
-    )
-
-
-def main() -> int:
-    return run_bench("bench_settle", parse_args, run)
+    return options_from(Options, args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_settle", parse_args, run))

@@ -30,13 +30,10 @@ loading it (its kept totals as migration 0006 or the run that filled it left the
 bench/README.md.
 """
 
-import argparse
 import asyncio
 import hashlib
 import http.client
 import json
-import os
-import platform
 import random
 import secrets
 import sys
@@ -53,15 +50,18 @@ from urllib.parse import quote
 import asyncpg
 from bench_get import (
     BENCH_DIR,
+    bench_parser,
     free_port,
     migrate,
+    options_from,
     positive,
+    require_postgresql,
     run_bench,
     running_server,
     uvicorn_command,
 )
 from bench_item import plain_dsn
-from bench_results import merge_results
+from bench_results import merge_results, run_header
 from bench_settle import create_organizations, publish_technologies
 from loadgen import percentile_ms
 
@@ -742,13 +742,7 @@ def run(options: Options, workdir: Path) -> int:
     if verified is not None:
         print(f"verify: {verified}")
     entry = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        },
+        **run_header(load_average=True),
         "ledger": size,
         "load": load_timings,
         # app/services/ledger/totals.py is being changed: which version of totals() was
@@ -776,31 +770,19 @@ def run(options: Options, workdir: Path) -> int:
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="postgresql://… scratch database")
+    parser = bench_parser(__doc__, postgresql_only=True)
     parser.add_argument("--postings", type=positive, default=1_000_000, help="postings to load")
     parser.add_argument("--buyers", type=positive, default=80, help="buying enterprises")
     parser.add_argument("--sellers", type=positive, default=40, help="selling organizations")
     parser.add_argument("--requests", type=positive, default=30, help="measured per variant")
     parser.add_argument("--reuse", action="store_true", help="measure an already filled database")
-    parser.add_argument("--no-verify", action="store_true", help="skip GET /v1/ledger/verify")
-    args = parser.parse_args(argv)
-    if not normalize_database_url(args.database_url).startswith("postgresql"):
-        parser.error("PostgreSQL only")
-    return Options(
-        database_url=args.database_url,
-        postings=args.postings,
-        buyers=args.buyers,
-        sellers=args.sellers,
-        requests=args.requests,
-        reuse=args.reuse,
-        verify=not args.no_verify,
+    parser.add_argument(
+        "--no-verify", dest="verify", action="store_false", help="skip GET /v1/ledger/verify"
     )
-
-
-def main() -> int:
-    return run_bench("bench_totals", parse_args, run)
+    args = parser.parse_args(argv)
+    require_postgresql(parser, args.database_url, "PostgreSQL only")
+    return options_from(Options, args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_bench("bench_totals", parse_args, run))

@@ -2,8 +2,10 @@
 
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,7 @@ from app.models.technologies import Technology
 from app.services import auth as auth_service
 from app.services import catalog as catalog_service
 from app.services import technologies as technologies_service
+from app.services.catalog import CatalogSpec, M
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
 
 PASSWORD = "correct horse battery staple"
@@ -150,21 +153,31 @@ def principal(
     )
 
 
+async def change_status(
+    session: AsyncSession, spec: CatalogSpec[M], item: M, action: HistoryAction
+) -> None:
+    """Publish or withdraw ``item`` as an operator, uncommitted."""
+    await catalog_service.transition_item(
+        session, spec, principal=principal(), item_id=item.id, action=action
+    )
+
+
+async def published_item(
+    session: AsyncSession, spec: CatalogSpec[M], owner: Organization, values: Mapping[str, Any]
+) -> M:
+    """An item of ``owner``'s in ``spec``'s catalog, created and published by an operator,
+    committed."""
+    item = await catalog_service.create_item(
+        session, spec, principal=principal(), values=values, owner_id=owner.id
+    )
+    await change_status(session, spec, item, HistoryAction.publish)
+    await session.commit()
+    return item
+
+
 async def published_technology(
     session: AsyncSession, owner: Organization, *, title: str = "盾构刀盘耐磨涂层", trl: int = 6
 ) -> Technology:
     """A technology of ``owner``'s, created and published by an operator, committed."""
-    staff = principal()
     values = {"title": title, "trl": trl, "tags": [], "external_id": None}
-    item = await catalog_service.create_item(
-        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
-    )
-    await catalog_service.transition_item(
-        session,
-        technologies_service.SPEC,
-        principal=staff,
-        item_id=item.id,
-        action=HistoryAction.publish,
-    )
-    await session.commit()
-    return item
+    return await published_item(session, technologies_service.SPEC, owner, values)

@@ -1,5 +1,7 @@
 """The OpenAPI document front-end teams build from, and its self-hosted docs pages."""
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +33,23 @@ DOCS_CSP = "; ".join(
     ]
 )
 
-TAGS = [
-    {"name": "auth", "description": "Sign in, rotate tokens, and see who you are."},
-    {"name": "users", "description": "People's accounts and roles (admins and operators)."},
-    {"name": "api-keys", "description": "Keys for partner programs, scoped to one organization."},
-    {"name": "organizations", "description": "Universities, institutes, enterprises, banks, …"},
-    {"name": "talents", "description": "Experts and researchers (人才)."},
-    {"name": "technologies", "description": "Research results offered for transfer (技术成果)."},
-    {"name": "policies", "description": "Support policies, national to district (政策)."},
-    {"name": "ip-assets", "description": "Patents, trademarks, copyrights (知识产权)."},
-    {"name": "financial-products", "description": "Loans, credit, equity, guarantees (金融产品)."},
-    {"name": "search", "description": "One query across every catalog."},
-    {"name": "imports", "description": "Partners' bulk upserts by their own ids."},
-    {"name": "stats", "description": "The platform's headline figures."},
-    {"name": "operations", "description": "Health, readiness and metrics."},
-]
+#: Each tag's description, in the order the docs list them.
+TAG_DESCRIPTIONS = {
+    "auth": "Sign in, rotate tokens, and see who you are.",
+    "users": "People's accounts and roles (admins and operators).",
+    "api-keys": "Keys for partner programs, scoped to one organization.",
+    "organizations": "Universities, institutes, enterprises, banks, …",
+    "talents": "Experts and researchers (人才).",
+    "technologies": "Research results offered for transfer (技术成果).",
+    "policies": "Support policies, national to district (政策).",
+    "ip-assets": "Patents, trademarks, copyrights (知识产权).",
+    "financial-products": "Loans, credit, equity, guarantees (金融产品).",
+    "search": "One query across every catalog.",
+    "imports": "Partners' bulk upserts by their own ids.",
+    "stats": "The platform's headline figures.",
+    "operations": "Health, readiness and metrics.",
+}
+TAGS = [{"name": name, "description": text} for name, text in TAG_DESCRIPTIONS.items()]
 
 DESCRIPTION = """
 InnoShare is the API of a regional innovation-resource exchange (协同创新资源开放共享平台):
@@ -109,30 +113,39 @@ def install_docs(app: FastAPI) -> None:
     app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
+    def docs_page(
+        request: Request, render: Callable[..., HTMLResponse], **assets: str
+    ) -> HTMLResponse:
+        """A docs page that loads the document and ``assets`` (files of DOCS_ASSETS) under the
+        app's root path, and whose browser may fetch from nowhere else."""
         root = request.scope.get("root_path", "")
-        page = get_swagger_ui_html(
+        page = render(
             openapi_url=root + openapi_url,
-            title=f"{app.title} — Swagger UI",
-            swagger_js_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{DOCS_ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
-            # The default validator badge would fetch validator.swagger.io.
-            swagger_ui_parameters={"validatorUrl": None},
+            **{name: f"{root}{DOCS_ASSETS_URL}/{file}" for name, file in assets.items()},
         )
         page.headers["Content-Security-Policy"] = DOCS_CSP
         return page
 
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return docs_page(
+            request,
+            partial(
+                get_swagger_ui_html,
+                title=f"{app.title} — Swagger UI",
+                # The default validator badge would fetch validator.swagger.io.
+                swagger_ui_parameters={"validatorUrl": None},
+            ),
+            swagger_js_url="swagger-ui-bundle.js",
+            swagger_css_url="swagger-ui.css",
+            swagger_favicon_url="favicon.png",
+        )
+
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        page = get_redoc_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} — ReDoc",
-            redoc_js_url=f"{root}{DOCS_ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{DOCS_ASSETS_URL}/favicon.png",
-            with_google_fonts=False,
+        return docs_page(
+            request,
+            partial(get_redoc_html, title=f"{app.title} — ReDoc", with_google_fonts=False),
+            redoc_js_url="redoc.standalone.js",
+            redoc_favicon_url="favicon.png",
         )
-        page.headers["Content-Security-Policy"] = DOCS_CSP
-        return page

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import ConfigDict, Field, SkipValidation, StringConstraints
 
@@ -12,6 +12,7 @@ from app.models.catalog import CatalogStatus, HistoryAction
 from app.schemas.base import InputSchema, Page, Schema
 
 T = TypeVar("T")
+F = TypeVar("F", bound="CatalogFields")
 
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=30)]
 ExternalId = Annotated[
@@ -173,3 +174,64 @@ ImportStatusField = Annotated[
         " keep theirs. Publishing in the same call is allowed."
     ),
 ]
+
+
+STAFF_OWNER = "Staff only: the owning organization (default: yours)."
+
+
+def _subclass(base: type[Any], name: str, example: Any, namespace: dict[str, Any]) -> Any:
+    """``base`` with the fields of ``namespace`` and ``example`` as its documented example,
+    named as the catalog's module would have named it."""
+    return type(
+        name,
+        (base,),
+        {
+            "__module__": base.__module__,
+            "__qualname__": name,
+            "model_config": ConfigDict(json_schema_extra={"examples": [example]}),
+            **namespace,
+        },
+    )
+
+
+def create_shape(
+    fields: type[F], name: str, example: dict[str, Any], *, owner: str = STAFF_OWNER
+) -> type[F]:
+    """A catalog's create shape: its fields, and the owning organization (``owner`` says who
+    may name it)."""
+    return cast(
+        "type[F]",
+        _subclass(
+            fields,
+            name,
+            example,
+            {
+                "__annotations__": {"owner_id": uuid.UUID | None},
+                "owner_id": Field(default=None, description=owner),
+            },
+        ),
+    )
+
+
+def import_shapes(
+    fields: type[F], noun: str, plural: str, example: dict[str, Any]
+) -> tuple[type[F], type[ImportRequest[Any]]]:
+    """A catalog's import item (its fields, keyed by a required external_id, with a status)
+    and the batch of them (``<noun>ImportItem``, ``<noun>ImportRequest``)."""
+    imported = {**example, "status": "published"}
+    item = _subclass(
+        fields,
+        f"{noun}ImportItem",
+        imported,
+        {
+            "__annotations__": {"external_id": ExternalId, "status": ImportStatusField},
+            "status": None,
+        },
+    )
+    request = _subclass(
+        ImportRequest[item],  # type: ignore[valid-type]
+        f"{noun}ImportRequest",
+        {"mode": "atomic", "items": [imported]},
+        {"__doc__": f"Up to 1,000 {plural} keyed by external_id."},
+    )
+    return cast("type[F]", item), cast("type[ImportRequest[Any]]", request)

@@ -1,13 +1,19 @@
 """Financial product shapes: amounts in CNY strings, rates in basis points."""
 
-import uuid
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.models.financial_products import FinancialProductKind
 from app.schemas.base import MoneyIn, MoneyOut, partial
-from app.schemas.catalog import ITEM_EXAMPLE, CatalogFields, CatalogItemRead, CatalogPage, LongText
+from app.schemas.catalog import (
+    ITEM_EXAMPLE,
+    CatalogFields,
+    CatalogItemRead,
+    CatalogPage,
+    LongText,
+    create_shape,
+)
 
 BasisPoints = Annotated[int, Field(ge=0, le=100_000, description="Annual rate in basis points.")]
 Months = Annotated[int, Field(ge=1, le=600)]
@@ -53,12 +59,12 @@ class FinancialProductFields(CatalogFields):
         return self
 
 
-class FinancialProductCreate(FinancialProductFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    owner_id: uuid.UUID | None = Field(
-        default=None, description="Staff only: the financial institution (default: yours)."
-    )
+FinancialProductCreate = create_shape(
+    FinancialProductFields,
+    "FinancialProductCreate",
+    _EXAMPLE,
+    owner="Staff only: the financial institution (default: yours).",
+)
 
 
 FinancialProductUpdate = partial(

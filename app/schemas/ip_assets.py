@@ -1,6 +1,5 @@
 """IP asset shapes; numbers are checked in the format of their kind by the service."""
 
-import uuid
 from datetime import date
 from typing import Annotated, Any, Self
 
@@ -13,11 +12,10 @@ from app.schemas.catalog import (
     CatalogFields,
     CatalogItemRead,
     CatalogPage,
-    ExternalId,
     FieldName,
-    ImportRequest,
-    ImportStatusField,
     LongText,
+    create_shape,
+    import_shapes,
 )
 
 _EXAMPLE: dict[str, Any] = {
@@ -62,24 +60,12 @@ class IPAssetFields(CatalogFields):
         return self
 
 
-class IPAssetCreate(IPAssetFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    owner_id: uuid.UUID | None = Field(
-        default=None, description="Staff only: the owning organization (default: yours)."
-    )
+IPAssetCreate = create_shape(IPAssetFields, "IPAssetCreate", _EXAMPLE)
 
 
 IPAssetUpdate = partial(
     IPAssetFields, "IPAssetUpdate", "Only the fields sent change.", {"legal_status": "expired"}
 )
-
-
-class IPAssetImportItem(IPAssetFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_EXAMPLE, "status": "published"}]})
-
-    external_id: ExternalId
-    status: ImportStatusField = None
 
 
 class IPAssetRead(CatalogItemRead):
@@ -103,11 +89,6 @@ class IPAssetPage(CatalogPage[IPAssetRead]):
     """One page of ip assets, with facet counts when asked."""
 
 
-class IPAssetImportRequest(ImportRequest[IPAssetImportItem]):
-    """Up to 1,000 ip assets keyed by external_id."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"mode": "atomic", "items": [{**_EXAMPLE, "status": "published"}]}]
-        }
-    )
+IPAssetImportItem, IPAssetImportRequest = import_shapes(
+    IPAssetFields, "IPAsset", "ip assets", _EXAMPLE
+)

@@ -1,6 +1,5 @@
 """Policy shapes."""
 
-import uuid
 from datetime import date
 from typing import Annotated, Any, Self
 
@@ -8,7 +7,14 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.models.policies import PolicyLevel
 from app.schemas.base import partial
-from app.schemas.catalog import ITEM_EXAMPLE, CatalogFields, CatalogItemRead, CatalogPage, FieldName
+from app.schemas.catalog import (
+    ITEM_EXAMPLE,
+    CatalogFields,
+    CatalogItemRead,
+    CatalogPage,
+    FieldName,
+    create_shape,
+)
 
 _EXAMPLE: dict[str, Any] = {
     "title": "郑州高新区关于支持科技型企业高质量发展的若干政策",
@@ -48,12 +54,9 @@ class PolicyFields(CatalogFields):
         return self
 
 
-class PolicyCreate(PolicyFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    owner_id: uuid.UUID | None = Field(
-        default=None, description="The curating organization (default: yours)."
-    )
+PolicyCreate = create_shape(
+    PolicyFields, "PolicyCreate", _EXAMPLE, owner="The curating organization (default: yours)."
+)
 
 
 PolicyUpdate = partial(

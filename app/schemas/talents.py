@@ -1,6 +1,5 @@
 """Talent shapes; contact details are null for anonymous callers."""
 
-import uuid
 from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
@@ -11,11 +10,10 @@ from app.schemas.catalog import (
     CatalogFields,
     CatalogItemRead,
     CatalogPage,
-    ExternalId,
     FieldName,
-    ImportRequest,
-    ImportStatusField,
     LongText,
+    create_shape,
+    import_shapes,
 )
 
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
@@ -50,24 +48,12 @@ class TalentFields(CatalogFields):
     contact_phone: Phone | None = None
 
 
-class TalentCreate(TalentFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    owner_id: uuid.UUID | None = Field(
-        default=None, description="Staff only: the owning organization (default: yours)."
-    )
+TalentCreate = create_shape(TalentFields, "TalentCreate", _EXAMPLE)
 
 
 TalentUpdate = partial(
     TalentFields, "TalentUpdate", "Only the fields sent change.", {"title": "二级教授"}
 )
-
-
-class TalentImportItem(TalentFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_EXAMPLE, "status": "published"}]})
-
-    external_id: ExternalId
-    status: ImportStatusField = None
 
 
 class TalentRead(CatalogItemRead):
@@ -88,11 +74,4 @@ class TalentPage(CatalogPage[TalentRead]):
     """One page of talents, with facet counts when asked."""
 
 
-class TalentImportRequest(ImportRequest[TalentImportItem]):
-    """Up to 1,000 talents keyed by external_id."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"mode": "atomic", "items": [{**_EXAMPLE, "status": "published"}]}]
-        }
-    )
+TalentImportItem, TalentImportRequest = import_shapes(TalentFields, "Talent", "talents", _EXAMPLE)

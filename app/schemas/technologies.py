@@ -12,12 +12,11 @@ from app.schemas.catalog import (
     CatalogFields,
     CatalogItemRead,
     CatalogPage,
-    ExternalId,
     FieldName,
-    ImportRequest,
-    ImportStatusField,
     LongText,
     ShortText,
+    create_shape,
+    import_shapes,
 )
 
 
@@ -66,12 +65,7 @@ class TechnologyFields(CatalogFields):
         return self
 
 
-class TechnologyCreate(TechnologyFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
-
-    owner_id: uuid.UUID | None = Field(
-        default=None, description="Staff only: the owning organization (default: yours)."
-    )
+TechnologyCreate = create_shape(TechnologyFields, "TechnologyCreate", _EXAMPLE)
 
 
 TechnologyUpdate = partial(
@@ -80,13 +74,6 @@ TechnologyUpdate = partial(
     "Only the fields sent change; send If-Match with the ETag to avoid lost updates.",
     {"trl": 7, "price_max": "2500000.00"},
 )
-
-
-class TechnologyImportItem(TechnologyFields):
-    model_config = ConfigDict(json_schema_extra={"examples": [{**_EXAMPLE, "status": "published"}]})
-
-    external_id: ExternalId
-    status: ImportStatusField = None
 
 
 class TechnologyRead(CatalogItemRead):
@@ -110,11 +97,6 @@ class TechnologyPage(CatalogPage[TechnologyRead]):
     """One page of technologies, with facet counts when asked."""
 
 
-class TechnologyImportRequest(ImportRequest[TechnologyImportItem]):
-    """Up to 1,000 technologies keyed by external_id."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"mode": "atomic", "items": [{**_EXAMPLE, "status": "published"}]}]
-        }
-    )
+TechnologyImportItem, TechnologyImportRequest = import_shapes(
+    TechnologyFields, "Technology", "technologies", _EXAMPLE
+)

@@ -328,15 +328,12 @@ async def test_user_management(
     operator = await builders.actor(session, settings, role=Role.operator)
     organization = await builders.create_organization(session)
 
-    created = await client.post(
-        "/v1/users",
-        json={
-            "email": "Zhang.San@ZZU.edu.cn",
-            "password": "a long enough password",
-            "organization_id": str(organization.id),
-        },
-        headers=operator.headers,
-    )
+    member = {
+        "email": "Zhang.San@ZZU.edu.cn",
+        "password": "a long enough password",
+        "organization_id": str(organization.id),
+    }
+    created = await client.post("/v1/users", json=member, headers=operator.headers)
     assert created.status_code == 201, created.text
     assert created.json()["email"] == "zhang.san@zzu.edu.cn"
     assert created.json()["role"] == "member"
@@ -345,41 +342,23 @@ async def test_user_management(
     assert stored.password_hash.startswith("$argon2id$")
 
     duplicate = await client.post(
-        "/v1/users",
-        json={
-            "email": "zhang.san@zzu.edu.cn",
-            "password": "a long enough password",
-            "organization_id": str(organization.id),
-        },
-        headers=admin.headers,
+        "/v1/users", json={**member, "email": "zhang.san@zzu.edu.cn"}, headers=admin.headers
     )
     assert duplicate.status_code == 409
     assert duplicate.json()["code"] == "email_taken"
 
-    operator_makes_admin = await client.post(
-        "/v1/users",
-        json={"email": "boss@x.cn", "password": "a long enough password", "role": "admin"},
-        headers=operator.headers,
-    )
-    assert operator_makes_admin.status_code == 403
-    no_org = await client.post(
-        "/v1/users",
-        json={"email": "m@x.cn", "password": "a long enough password", "role": "member"},
-        headers=admin.headers,
-    )
-    assert no_org.status_code == 422
-    short = await client.post(
-        "/v1/users",
-        json={"email": "a@x.cn", "password": "short", "role": "auditor"},
-        headers=admin.headers,
-    )
-    assert short.status_code == 422
-    auditor = await client.post(
-        "/v1/users",
-        json={"email": "audit@x.cn", "password": "a long enough password", "role": "auditor"},
-        headers=admin.headers,
-    )
-    assert auditor.status_code == 201
+    for caller, email, password, role, expected in (
+        (operator, "boss@x.cn", "a long enough password", "admin", 403),  # operators make members
+        (admin, "m@x.cn", "a long enough password", "member", 422),  # a member needs an org
+        (admin, "a@x.cn", "short", "auditor", 422),
+        (admin, "audit@x.cn", "a long enough password", "auditor", 201),
+    ):
+        response = await client.post(
+            "/v1/users",
+            json={"email": email, "password": password, "role": role},
+            headers=caller.headers,
+        )
+        assert response.status_code == expected, (email, response.text)
 
     listed = await client.get(
         "/v1/users", params={"organization_id": str(organization.id)}, headers=admin.headers

@@ -36,6 +36,17 @@ async def _attempts(
         )
 
 
+def _servers_env(database_url: str, **limits: int) -> dict[str, str]:
+    """Servers that trust X-Forwarded-For, with these sign-in limits (``per_account=5``)."""
+    return {
+        "INNOSHARE_DATABASE_URL": database_url,
+        "INNOSHARE_SECRET_KEY": TEST_SECRET,
+        "INNOSHARE_LOG_LEVEL": "WARNING",
+        "INNOSHARE_TRUST_FORWARDED_FOR": "true",
+        **{f"INNOSHARE_LOGIN_MAX_FAILURES_{name.upper()}": str(n) for name, n in limits.items()},
+    }
+
+
 @pytest.fixture
 async def account(migrated_fresh_database_url: str) -> str:
     database = Database(create_engine(migrated_fresh_database_url))
@@ -50,14 +61,9 @@ async def account(migrated_fresh_database_url: str) -> str:
 async def test_sign_in_limits_hold_across_two_processes(
     migrated_fresh_database_url: str, account: str
 ) -> None:
-    env = {
-        "INNOSHARE_DATABASE_URL": migrated_fresh_database_url,
-        "INNOSHARE_SECRET_KEY": TEST_SECRET,
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-        "INNOSHARE_TRUST_FORWARDED_FOR": "true",
-        "INNOSHARE_LOGIN_MAX_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
-        "INNOSHARE_LOGIN_MAX_FAILURES_PER_ADDRESS": str(ADDRESS_LIMIT),
-    }
+    env = _servers_env(
+        migrated_fresh_database_url, per_account=ACCOUNT_LIMIT, per_address=ADDRESS_LIMIT
+    )
     with running_servers(2, env) as urls:
         # One account hammered from one address through both processes at once.
         wrong = [(account, f"wrong password {i:03}") for i in range(12)]
@@ -83,13 +89,7 @@ async def test_sign_in_limits_hold_across_two_processes(
 async def test_successful_sign_in_does_not_count_against_the_address(
     migrated_fresh_database_url: str, account: str
 ) -> None:
-    env = {
-        "INNOSHARE_DATABASE_URL": migrated_fresh_database_url,
-        "INNOSHARE_SECRET_KEY": TEST_SECRET,
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-        "INNOSHARE_TRUST_FORWARDED_FOR": "true",
-        "INNOSHARE_LOGIN_MAX_FAILURES_PER_ADDRESS": "3",
-    }
+    env = _servers_env(migrated_fresh_database_url, per_address=3)
     with running_servers(1, env) as urls:
         good = [(account, builders.PASSWORD)] * 5
         responses = await _attempts(urls, good, "198.51.100.3")

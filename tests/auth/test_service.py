@@ -9,23 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Forbidden, Unauthorized
-from app.core.security import ROLE_SCOPES, Principal, PrincipalKind, Role, Scope, hash_password_sync
+from app.core.security import ROLE_SCOPES, Role, Scope, hash_password_sync
 from app.models.ratelimit import RateLimitBucket
 from app.routers.deps import RequireScope
 from app.services import auth as auth_service
 from tests import builders
-
-
-def _principal(
-    role: Role, scopes: frozenset[Scope] | None = None, org: uuid.UUID | None = None
-) -> Principal:
-    return Principal(
-        kind=PrincipalKind.user,
-        id=uuid.uuid4(),
-        role=role,
-        organization_id=org,
-        scopes=ROLE_SCOPES[role] if scopes is None else scopes,
-    )
 
 
 def test_role_scopes() -> None:
@@ -37,18 +25,18 @@ def test_role_scopes() -> None:
 
 async def test_require_scope_dependency() -> None:
     require = RequireScope(Scope.ledger_read)
-    auditor = _principal(Role.auditor)
+    auditor = builders.principal(Role.auditor)
     assert await require(auditor) is auditor
     with pytest.raises(Forbidden) as denied:
-        await require(_principal(Role.member))
+        await require(builders.principal(Role.member))
     assert denied.value.code == "missing_scope"
 
 
 def test_acts_for_own_organization_only() -> None:
     org = uuid.uuid4()
-    assert _principal(Role.member, org=org).acts_for(org)
-    assert not _principal(Role.member, org=org).acts_for(uuid.uuid4())
-    assert _principal(Role.operator).acts_for(uuid.uuid4())
+    assert builders.principal(Role.member, organization_id=org).acts_for(org)
+    assert not builders.principal(Role.member, organization_id=org).acts_for(uuid.uuid4())
+    assert builders.principal(Role.operator).acts_for(uuid.uuid4())
 
 
 async def test_failed_sign_ins_are_counted_and_a_success_clears_the_account(

@@ -170,3 +170,9 @@ CASES = [
 ]
 
 CASE_IDS = [case.name for case in CASES]
+
+
+def case_named(name: str) -> CatalogCase:
+    """The case of the catalog called ``name``."""
+    [case] = [c for c in CASES if c.name == name]
+    return case

@@ -1,6 +1,7 @@
 """The five catalogs over HTTP: workflow, visibility, ownership, ETags, history."""
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from app.core.security import Role, Scope
 from app.models.catalog import CatalogHistory
 from app.models.orgs import Organization, OrganizationKind
 from tests import builders
-from tests.catalog.cases import CASE_IDS, CASES, CatalogCase
+from tests.catalog.cases import CASE_IDS, CASES, CatalogCase, case_named
 
 
 async def _writer(
@@ -26,6 +27,31 @@ async def _writer(
         return operator.headers, {**case.body, "owner_id": str(organization.id)}
     member = await builders.actor(session, settings, organization=organization)
     return member.headers, dict(case.body)
+
+
+@dataclass
+class _Draft:
+    owner: Organization
+    headers: dict[str, str]
+    body: dict[str, Any]
+    item: dict[str, Any]
+    url: str
+
+
+async def _draft(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    case: CatalogCase,
+    **changes: Any,
+) -> _Draft:
+    """A draft of the case's catalog, posted for a new organization of its owner kind by
+    someone who may write it, with ``changes`` to the case's body."""
+    owner = await builders.create_organization(session, kind=case.owner_kind)
+    headers, body = await _writer(session, settings, case, owner)
+    body.update(changes)
+    item = (await client.post(case.path, json=body, headers=headers)).json()
+    return _Draft(owner, headers, body, item, f"{case.path}/{item['id']}")
 
 
 async def _history_count(session: AsyncSession, item_id: str) -> int:
@@ -115,10 +141,8 @@ async def test_invalid_bodies_are_422_and_write_nothing(
 async def test_other_organizations_and_keys_cannot_write(
     client: AsyncClient, session: AsyncSession, settings: Settings, case: CatalogCase
 ) -> None:
-    owner = await builders.create_organization(session, kind=case.owner_kind)
-    headers, body = await _writer(session, settings, case, owner)
-    item = (await client.post(case.path, json=body, headers=headers)).json()
-    url = f"{case.path}/{item['id']}"
+    draft = await _draft(client, session, settings, case)
+    owner, headers, url = draft.owner, draft.headers, draft.url
     await client.post(f"{url}/publish", headers=headers)
 
     stranger_org = await builders.create_organization(session, kind=case.owner_kind)
@@ -161,7 +185,7 @@ async def test_owner_keys_with_catalog_write_may_write(
 async def test_members_and_keys_cannot_write_policies(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    [case] = [c for c in CASES if c.name == "policies"]
+    case = case_named("policies")
     organization = await builders.create_organization(session, kind=OrganizationKind.government)
     member = await builders.actor(session, settings, organization=organization)
     key = await builders.api_key_actor(session, organization=organization)
@@ -174,7 +198,7 @@ async def test_members_and_keys_cannot_write_policies(
 async def test_financial_products_belong_to_financial_institutions(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    [case] = [c for c in CASES if c.name == "financial_products"]
+    case = case_named("financial_products")
     university = await builders.create_organization(session, kind=OrganizationKind.university)
     member = await builders.actor(session, settings, organization=university)
     response = await client.post(case.path, json=case.body, headers=member.headers)
@@ -185,11 +209,9 @@ async def test_financial_products_belong_to_financial_institutions(
 async def test_stale_if_match_is_412_and_unchanged_patch_writes_nothing(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    [case] = [c for c in CASES if c.name == "technologies"]
-    owner = await builders.create_organization(session)
-    headers, body = await _writer(session, settings, case, owner)
-    item = (await client.post(case.path, json=body, headers=headers)).json()
-    url = f"{case.path}/{item['id']}"
+    case = case_named("technologies")
+    draft = await _draft(client, session, settings, case)
+    headers, body, item, url = draft.headers, draft.body, draft.item, draft.url
 
     same = await client.patch(
         url, json={"trl": body["trl"], "title": body["title"]}, headers=headers
@@ -214,11 +236,9 @@ async def test_stale_if_match_is_412_and_unchanged_patch_writes_nothing(
 async def test_partial_updates_are_checked_against_the_whole_item(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    [case] = [c for c in CASES if c.name == "technologies"]
-    owner = await builders.create_organization(session)
-    headers, body = await _writer(session, settings, case, owner)
-    item = (await client.post(case.path, json=body, headers=headers)).json()
-    url = f"{case.path}/{item['id']}"
+    case = case_named("technologies")
+    draft = await _draft(client, session, settings, case)
+    headers, url = draft.headers, draft.url
     response = await client.patch(url, json={"price_min": "3000000.00"}, headers=headers)
     assert response.status_code == 422  # above the stored price_max
     assert response.json()["errors"][0]["loc"] == ["body", "price_min"]
@@ -267,13 +287,12 @@ async def test_lists_show_published_items_and_your_own(
 async def test_talent_contact_details_need_a_signed_in_caller(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    [case] = [c for c in CASES if c.name == "talents"]
-    owner = await builders.create_organization(session)
-    headers, body = await _writer(session, settings, case, owner)
-    body["name"] = f"联系方式测试{uuid.uuid4().hex[:6]}"
-    item = (await client.post(case.path, json=body, headers=headers)).json()
-    await client.post(f"{case.path}/{item['id']}/publish", headers=headers)
-    url = f"{case.path}/{item['id']}"
+    case = case_named("talents")
+    draft = await _draft(
+        client, session, settings, case, name=f"联系方式测试{uuid.uuid4().hex[:6]}"
+    )
+    body, url = draft.body, draft.url
+    await client.post(f"{url}/publish", headers=draft.headers)
 
     anonymous = await client.get(url)
     assert anonymous.json()["contact_email"] is None
@@ -362,13 +381,13 @@ async def test_item_reads_carry_etag_request_context_cors_and_gzip(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     """The single-item GET renders its own response; everything around it still applies."""
-    [case] = [c for c in CASES if c.name == "technologies"]
-    owner = await builders.create_organization(session, kind=case.owner_kind)
-    headers, body = await _writer(session, settings, case, owner)
-    body["summary"] = "可穿戴健康监测与结构健康监测。" * 40  # large enough to be gzipped
-    item = (await client.post(case.path, json=body, headers=headers)).json()
-    url = f"{case.path}/{item['id']}"
-    published = await client.post(f"{url}/publish", headers=headers)
+    case = case_named("technologies")
+    # a summary large enough to be gzipped
+    draft = await _draft(
+        client, session, settings, case, summary="可穿戴健康监测与结构健康监测。" * 40
+    )
+    url = draft.url
+    published = await client.post(f"{url}/publish", headers=draft.headers)
 
     origin = "https://web.innoshare.test"
     public = await client.get(url, headers={"Origin": origin, "X-Request-ID": "item-read-1"})

@@ -8,10 +8,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.security import Principal
-from app.models.catalog import HistoryAction
 from app.models.orgs import OrganizationKind
-from app.services import catalog as catalog_service
 from app.services import policies as policies_service
 from app.services import technologies as technologies_service
 from tests import builders
@@ -100,32 +97,15 @@ RELEVANCE_SUITE: list[tuple[str, list[str]]] = [
 ]
 
 
-def _operator() -> Principal:
-    return builders.principal()
-
-
 @pytest.fixture
 async def corpus(session: AsyncSession) -> dict[str, str]:
     """The technologies above, published in order T1…T7, by one university."""
     owner = await builders.create_organization(session)
-    staff = _operator()
     ids = {}
     for key, values in CORPUS.items():
-        item = await catalog_service.create_item(
-            session,
-            technologies_service.SPEC,
-            principal=staff,
-            values={**values, "tags": [], "external_id": key},
-            owner_id=owner.id,
+        item = await builders.published_item(
+            session, technologies_service.SPEC, owner, {**values, "tags": [], "external_id": key}
         )
-        await catalog_service.transition_item(
-            session,
-            technologies_service.SPEC,
-            principal=staff,
-            item_id=item.id,
-            action=HistoryAction.publish,
-        )
-        await session.commit()
         ids[key] = str(item.id)
     return ids
 
@@ -237,13 +217,11 @@ async def test_search_across_catalogs(
     client: AsyncClient, session: AsyncSession, corpus: dict[str, str]
 ) -> None:
     zone = await builders.create_organization(session, kind=OrganizationKind.government)
-    staff = _operator()
-    policy = await catalog_service.create_item(
+    policy = await builders.published_item(
         session,
         policies_service.SPEC,
-        principal=staff,
-        owner_id=zone.id,
-        values={
+        zone,
+        {
             "title": "关于支持盾构装备产业发展的意见",
             "issuing_authority": "郑州市人民政府",
             "level": "municipal",
@@ -257,14 +235,6 @@ async def test_search_across_catalogs(
             "external_id": None,
         },
     )
-    await catalog_service.transition_item(
-        session,
-        policies_service.SPEC,
-        principal=staff,
-        item_id=policy.id,
-        action=HistoryAction.publish,
-    )
-    await session.commit()
 
     response = await client.get("/v1/search", params={"q": "盾构"})
     assert response.status_code == 200

@@ -57,32 +57,17 @@ async def test_published_items_count_as_of_a_time(
 ) -> None:
     before = (await client.get("/v1/stats/overview")).json()
     owner = await builders.create_organization(session, kind=OrganizationKind.university)
-    staff = builders.principal()
     values = {"title": "统计测试", "trl": 3, "tags": [], "external_id": None}
     draft = await catalog_service.create_item(
-        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
-    )
-    shown = await catalog_service.create_item(
-        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
-    )
-    gone = await catalog_service.create_item(
-        session, technologies_service.SPEC, principal=staff, values=values, owner_id=owner.id
-    )
-    for item in (shown, gone):
-        await catalog_service.transition_item(
-            session,
-            technologies_service.SPEC,
-            principal=staff,
-            item_id=item.id,
-            action=HistoryAction.publish,
-        )
-    await catalog_service.transition_item(
         session,
         technologies_service.SPEC,
-        principal=staff,
-        item_id=gone.id,
-        action=HistoryAction.withdraw,
+        principal=builders.principal(),
+        values=values,
+        owner_id=owner.id,
     )
+    shown = await builders.published_technology(session, owner, title="统计测试", trl=3)
+    gone = await builders.published_technology(session, owner, title="统计测试", trl=3)
+    await builders.change_status(session, technologies_service.SPEC, gone, HistoryAction.withdraw)
     # publish and withdraw at known instants
     shown.published_at = datetime(2020, 3, 1, tzinfo=UTC)
     gone.published_at = datetime(2020, 1, 1, tzinfo=UTC)
