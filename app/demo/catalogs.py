@@ -24,7 +24,7 @@ from app.demo.corpus import (
 from app.demo.organizations import SeededOrganization, SeededOrganizations
 from app.demo.plan import AS_OF, LAUNCH, SeedScale, allocate, statuses, timeline
 from app.demo.policies import COVID_OUTBREAK
-from app.demo.rows import Progress, insert_catalog_rows, workflow
+from app.demo.rows import Progress, insert_catalog_rows
 from app.demo.text import (
     design_title,
     financial_description,
@@ -51,7 +51,7 @@ from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
-from app.services.catalog import search_columns
+from app.services.catalog import imported_row
 from app.services.ip_assets import patent_check_character
 
 # --- talents ----------------------------------------------------------------------------------
@@ -142,9 +142,14 @@ async def seed_talents(
         }
         item_id = new_id(rng)
         rows.append(
-            values
-            | workflow(item_id, owner.id, created_at, status)
-            | search_columns(talents_service.SPEC, values)
+            imported_row(
+                talents_service.SPEC,
+                values,
+                item_id=item_id,
+                owner_id=owner.id,
+                status=status,
+                at=created_at,
+            )
         )
         if status is CatalogStatus.published:
             published.setdefault(owner.id, []).append(SeededTalent(str(item_id), fld))
@@ -341,9 +346,14 @@ async def seed_ip_assets(
         }
         item_id = new_id(rng)
         rows.append(
-            values
-            | workflow(item_id, owner.id, created_at, status)
-            | search_columns(ip_assets_service.SPEC, values)
+            imported_row(
+                ip_assets_service.SPEC,
+                values,
+                item_id=item_id,
+                owner_id=owner.id,
+                status=status,
+                at=created_at,
+            )
         )
         if status is CatalogStatus.published and kind in REFERENCEABLE_IP_KINDS:
             referenceable.setdefault(owner.id, []).append(SeededIPAsset(str(item_id), fld))
@@ -440,9 +450,14 @@ async def seed_technologies(
         }
         item_id = new_id(rng)
         rows.append(
-            values
-            | workflow(item_id, owner.id, created_at, status)
-            | search_columns(technologies_service.SPEC, values)
+            imported_row(
+                technologies_service.SPEC,
+                values,
+                item_id=item_id,
+                owner_id=owner.id,
+                status=status,
+                at=created_at,
+            )
         )
         if status is CatalogStatus.published:
             published.append(SeededTechnology(item_id, title, fld, owner, created_at))
@@ -521,9 +536,14 @@ async def seed_financial_products(
                 # Offered from February 2020, after the outbreak.
                 created_at = datetime(2020, 2, 3, tzinfo=UTC) + (AS_OF - LAUNCH) / 3 * rng.random()
             rows.append(
-                values
-                | workflow(item_id, institution.id, created_at, CatalogStatus.published)
-                | search_columns(financial_products_service.SPEC, values)
+                imported_row(
+                    financial_products_service.SPEC,
+                    values,
+                    item_id=item_id,
+                    owner_id=institution.id,
+                    status=CatalogStatus.published,
+                    at=created_at,
+                )
             )
             by_owner.setdefault(institution.id, []).append(str(item_id))
     rows.sort(key=lambda r: (r["created_at"], r["id"]))

@@ -354,14 +354,7 @@ def _write_up(
         for amount, milestone in parts:
             assert seller_account is not None
             at = next(steps)
-            release = deals_service.split_release(
-                amount,
-                released_before_fen=state.released_fen,
-                fee_before_fen=state.fee_fen,
-                tax_before_fen=state.tax_fen,
-                fee_rate_bp=fee_rate,
-                tax_rate_bp=tax_rate,
-            )
+            release = state.release(amount, fee_rate_bp=fee_rate, tax_rate_bp=tax_rate)
             state = state.released(release, at=at)
             postings = deals_service.settlement_postings(release, seller_account)
             entry = facts(

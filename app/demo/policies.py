@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 
@@ -26,11 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.demo.corpus import FIELDS
 from app.demo.plan import SeedScale, statuses, timeline
-from app.demo.rows import Progress, insert_rows, search_index_built_after, workflow
+from app.demo.rows import Progress, insert_rows, search_index_built_after
 from app.demo.text import new_id
+from app.models.catalog import CatalogStatus
 from app.models.policies import Policy, PolicyLevel
 from app.services import policies as policies_service
-from app.services.catalog import search_columns
+from app.services.catalog import imported_row
 
 POLICY_CHUNK = 4000
 #: Above this many policies their text is written by a worker process while rows go in.
@@ -358,10 +359,17 @@ _FIELD_NAMES = tuple(f.name for f in FIELDS)
 class PolicyHead:
     """What the seeding process decides about a policy before its text is written."""
 
-    row: dict[str, Any]
-    """id, owner, workflow columns, level, issuer, 文号 and dates."""
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    status: CatalogStatus
+    created_at: datetime
+    values: dict[str, Any]
+    """Level, issuer, 文号, dates and category."""
     place: str
-    category: str
+
+    @property
+    def category(self) -> str:
+        return str(self.values["category"])
 
 
 def document_number(prefix: str, year: int, serial: int) -> str:
@@ -420,9 +428,16 @@ _AUTHORITY_CUM_WEIGHTS = {
 
 
 def decide_head(
-    rng: random.Random, numbers: DocumentNumbers, base: dict[str, Any], listed: date
+    rng: random.Random,
+    numbers: DocumentNumbers,
+    *,
+    item_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    status: CatalogStatus,
+    created_at: datetime,
 ) -> PolicyHead:
-    """Level, issuer, dates and number of a policy listed on ``listed``."""
+    """Level, issuer, dates and number of a policy listed at ``created_at``."""
+    listed = created_at.date()
     level = rng.choices(_LEVELS, cum_weights=_LEVEL_CUM_WEIGHTS)[0]
     authority = rng.choices(AUTHORITIES[level], cum_weights=_AUTHORITY_CUM_WEIGHTS[level])[0]
     # Mostly recent documents, some going back ten years.
@@ -433,8 +448,7 @@ def decide_head(
     if rng.random() < 0.65:
         expiry = effective + timedelta(days=365 * rng.randint(1, 5) - 1)
     number = numbers.draw(rng, authority, issued.year) if rng.random() < 0.85 else None
-    row = {
-        **base,
+    values = {
         "level": level,
         "issuing_authority": authority.name,
         "document_number": number,
@@ -444,7 +458,14 @@ def decide_head(
         "category": rng.choice(_CATEGORIES_OF[authority.name]),
         "external_id": None,
     }
-    return PolicyHead(row=row, place=authority.place, category=row["category"])
+    return PolicyHead(
+        id=item_id,
+        owner_id=owner_id,
+        status=status,
+        created_at=created_at,
+        values=values,
+        place=authority.place,
+    )
 
 
 class _Slots(dict[str, object]):
@@ -489,7 +510,7 @@ def _sentences(pool: tuple[str, ...], issued: date) -> list[str]:
 
 def write_policy(rng: random.Random, head: PolicyHead) -> dict[str, Any]:
     """The complete row of one policy: head, title, text, tags and search columns."""
-    row = dict(head.row)
+    row = dict(head.values)
     issued: date = row["issue_date"]
     effective: date = row["effective_date"]
     expiry: date | None = row["expiry_date"]
@@ -536,8 +557,14 @@ def write_policy(rng: random.Random, head: PolicyHead) -> dict[str, Any]:
     elif "万元" in row["full_text"]:
         tags.append("资金奖补")
     row["tags"] = tags
-    row.update(search_columns(policies_service.SPEC, row))
-    return row
+    return imported_row(
+        policies_service.SPEC,
+        row,
+        item_id=head.id,
+        owner_id=head.owner_id,
+        status=head.status,
+        at=head.created_at,
+    )
 
 
 def write_policies(seed: int, heads: list[PolicyHead]) -> list[dict[str, Any]]:
@@ -582,8 +609,10 @@ class PolicyRows:
                 decide_head(
                     rng,
                     numbers,
-                    workflow(new_id(rng), owner_id, created_at, status),
-                    created_at.date(),
+                    item_id=new_id(rng),
+                    owner_id=owner_id,
+                    status=status,
+                    created_at=created_at,
                 )
                 for created_at, status in zip(
                     created[start : start + POLICY_CHUNK],

@@ -1,17 +1,15 @@
 """How the demo's rows go in: bulk inserts in chunks (COPY on PostgreSQL), each catalog's search
 index built once after its rows, and progress reported to whoever asked for it."""
 
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import search
-from app.models.catalog import CatalogItem, CatalogStatus
+from app.models.catalog import CatalogItem
 from app.models.financial_products import FinancialProduct
 from app.models.ip_assets import IPAsset
 from app.models.policies import Policy
@@ -42,22 +40,6 @@ class Progress:
             self._started.add(description)
             report(description, total, 0)
         return lambda done: report(description, total, done)
-
-
-def workflow(
-    item_id: uuid.UUID, owner_id: uuid.UUID, created_at: datetime, status: CatalogStatus
-) -> dict[str, Any]:
-    """The columns every catalog row has, as a partner import writes them (version 1)."""
-    return {
-        "id": item_id,
-        "owner_id": owner_id,
-        "status": status,
-        "version": 1,
-        "created_at": created_at,
-        "updated_at": created_at,
-        "published_at": created_at if status is CatalogStatus.published else None,
-        "withdrawn_at": created_at if status is CatalogStatus.withdrawn else None,
-    }
 
 
 def _table(model: type[Any]) -> Table:

@@ -140,6 +140,19 @@ def _require(status: DealStatus, action: str, *allowed: DealStatus) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Release:
+    """One release of escrow to the seller, split."""
+
+    amount_fen: int
+    fee_fen: int
+    tax_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.amount_fen - self.fee_fen - self.tax_fen
+
+
+@dataclass(frozen=True, slots=True)
 class DealState:
     """What a deal's status, money and times are, and what funding, releasing, refunding and
     cancelling make of them: the state machine, without a session (the demo dataset replays
@@ -178,7 +191,17 @@ class DealState:
         _require(self.status, "funded", DealStatus.created)
         return replace(self, status=DealStatus.funded, escrow_fen=gross_fen, funded_at=at)
 
-    def released(self, release: "Release", *, at: datetime) -> "DealState":
+    def release(self, amount_fen: int, *, fee_rate_bp: int, tax_rate_bp: int) -> Release:
+        """``amount_fen`` released now, split: the fee and tax of everything released so far,
+        minus what earlier releases took (see the module's docstring)."""
+        released = self.released_fen + amount_fen
+        return Release(
+            amount_fen=amount_fen,
+            fee_fen=share(released, fee_rate_bp) - self.fee_fen,
+            tax_fen=share(released, tax_rate_bp) - self.tax_fen,
+        )
+
+    def released(self, release: Release, *, at: datetime) -> "DealState":
         """A release has left escrow; the deal is settled when escrow holds nothing more."""
         _require(self.status, "settled", DealStatus.funded)
         escrow = self.escrow_fen - release.amount_fen
@@ -294,38 +317,6 @@ async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.U
     return deal
 
 
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One release of escrow to the seller, split."""
-
-    amount_fen: int
-    fee_fen: int
-    tax_fen: int
-
-    @property
-    def net_fen(self) -> int:
-        return self.amount_fen - self.fee_fen - self.tax_fen
-
-
-def split_release(
-    amount_fen: int,
-    *,
-    released_before_fen: int,
-    fee_before_fen: int,
-    tax_before_fen: int,
-    fee_rate_bp: int,
-    tax_rate_bp: int,
-) -> Release:
-    """Fee and tax of a release: those of everything released so far, minus what earlier
-    releases took (see the module's docstring)."""
-    released = released_before_fen + amount_fen
-    return Release(
-        amount_fen=amount_fen,
-        fee_fen=share(released, fee_rate_bp) - fee_before_fen,
-        tax_fen=share(released, tax_rate_bp) - tax_before_fen,
-    )
-
-
 def funding_postings(gross_fen: int) -> list[tuple[uuid.UUID, int]]:
     return [(BANK, -gross_fen), (ESCROW, gross_fen)]
 
@@ -365,14 +356,7 @@ async def _release(
     now: datetime,
 ) -> None:
     before = DealState.of(deal)
-    release = split_release(
-        amount,
-        released_before_fen=before.released_fen,
-        fee_before_fen=before.fee_fen,
-        tax_before_fen=before.tax_fen,
-        fee_rate_bp=deal.fee_rate_bp,
-        tax_rate_bp=deal.tax_rate_bp,
-    )
+    release = before.release(amount, fee_rate_bp=deal.fee_rate_bp, tax_rate_bp=deal.tax_rate_bp)
     released = before.released(release, at=now)
     seller_account = await ledger.organization_account(session, deal.seller_id)
     await ledger.post_entry(
