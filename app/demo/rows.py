@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import search
 from app.models.catalog import CatalogItem
-from app.models.financial_products import FinancialProduct
-from app.models.ip_assets import IPAsset
-from app.models.policies import Policy
-from app.models.talents import Talent
-from app.models.technologies import Technology
+from app.services import catalog_registry
 
 INSERT_CHUNK = 2000
-CATALOGS: tuple[type[CatalogItem], ...] = (Talent, Technology, Policy, IPAsset, FinancialProduct)
+CATALOGS: tuple[type[CatalogItem], ...] = tuple(
+    spec.model for spec in catalog_registry.CATALOGS.values()
+)
 
 ProgressCallback = Callable[[str, int, int], None]
 """Told ``(task, total, done)`` as the seed goes: first with ``done`` 0 when a task starts,

@@ -1,6 +1,7 @@
 """The demo dataset: exact published counts, determinism, valid codes and numbers, references
 within an organization, search columns and indexes, atomic failure, and the CLI guard."""
 
+import ast
 import hashlib
 import os
 import stat
@@ -232,6 +233,46 @@ async def test_the_same_random_seed_writes_the_same_rows(
         await database.dispose()
     assert fingerprints[0] == fingerprints[1]
     assert fingerprints[0] != fingerprints[2]
+
+
+async def test_progress_goes_to_the_callback_task_by_task(
+    migrated_fresh_database_url: str,
+) -> None:
+    reports: list[tuple[str, int, int]] = []
+    database = Database(create_engine(migrated_fresh_database_url))
+    try:
+        async with _rolled_back(database) as session:
+            report = await load.seed_database(
+                session,
+                scale=SMALL,
+                accounts=False,
+                progress=lambda task, total, done: reports.append((task, total, done)),
+            )
+    finally:
+        await database.dispose()
+    tasks = list(dict.fromkeys(task for task, _, _ in reports))
+    assert tasks[:3] == ["organizations", "talents", "search index"]
+    assert {"IP assets", "technologies", "policies", "financial products", "deals"} < set(tasks)
+    assert "accounts" not in tasks
+    for task in tasks:
+        mine = [(total, done) for name, total, done in reports if name == task]
+        assert mine[0][1] == 0  # a task starts before its first step…
+        assert sum(done for _, done in mine) == mine[0][0]  # …and ends at its total
+    assert ("policies", report.published["policies"] + report.unpublished["policies"], 0) in (
+        reports
+    )
+
+
+def test_only_the_cli_draws_progress() -> None:
+    app = Path(__file__).resolve().parents[2] / "app"
+    for module in [*(app / "demo").glob("*.py"), *(app / "services").rglob("*.py")]:
+        imported = set()
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert "rich" not in imported, module
 
 
 async def test_credit_codes_and_ip_numbers_are_valid(seeded: str) -> None:
