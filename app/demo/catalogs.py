@@ -92,6 +92,22 @@ def _owners(
     return owners
 
 
+def _research_or_enterprise_owners(
+    rng: random.Random,
+    organizations: SeededOrganizations,
+    total: int,
+    *,
+    enterprise_weight: float,
+    minimum: int = 0,
+) -> list[SeededOrganization]:
+    """The owners of ``total`` items, in random order: research organizations by their weight,
+    enterprises by ``enterprise_weight``, each give or take a fifth."""
+    pool = organizations.research + organizations.of_kind(OrganizationKind.enterprise)
+    weights = [o.weight if o.is_research else enterprise_weight for o in pool]
+    counts = allocate(total, [w * rng.uniform(0.8, 1.2) for w in weights], minimum=minimum)
+    return _owners(rng, counts, pool)
+
+
 async def seed_talents(
     session: AsyncSession,
     *,
@@ -101,11 +117,10 @@ async def seed_talents(
     progress: Progress,
 ) -> dict[uuid.UUID, list[SeededTalent]]:
     """Experts of the research organizations (most) and enterprises; published ones by owner."""
-    owners_pool = organizations.research + organizations.of_kind(OrganizationKind.enterprise)
-    weights = [o.weight if o.is_research else 0.25 for o in owners_pool]
     total = scale.talents + scale.unpublished(scale.talents)
-    counts = allocate(total, [w * rng.uniform(0.8, 1.2) for w in weights], minimum=1)
-    owners = _owners(rng, counts, owners_pool)
+    owners = _research_or_enterprise_owners(
+        rng, organizations, total, enterprise_weight=0.25, minimum=1
+    )
     states = statuses(rng, scale.talents, total - scale.talents)
     published: dict[uuid.UUID, list[SeededTalent]] = {}
     serials: dict[uuid.UUID, int] = {}
@@ -306,11 +321,8 @@ async def seed_ip_assets(
     progress: Progress,
 ) -> dict[uuid.UUID, list[SeededIPAsset]]:
     """Patents, software, works and trademarks; the published patents and software by owner."""
-    owners_pool = organizations.research + organizations.of_kind(OrganizationKind.enterprise)
-    weights = [o.weight if o.is_research else 0.6 for o in owners_pool]
     total = scale.ip_assets + scale.unpublished(scale.ip_assets)
-    counts = allocate(total, [w * rng.uniform(0.8, 1.2) for w in weights])
-    owners = _owners(rng, counts, owners_pool)
+    owners = _research_or_enterprise_owners(rng, organizations, total, enterprise_weight=0.6)
     states = statuses(rng, scale.ip_assets, total - scale.ip_assets)
     numbers = IPNumbers()
     referenceable: dict[uuid.UUID, list[SeededIPAsset]] = {}
