@@ -5,12 +5,22 @@ import asyncio
 import os
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, TypeVar
 
 import typer
 from alembic import command as alembic_command
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
@@ -19,12 +29,15 @@ from app.core.db import Database, create_engine
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.security import Role, Scope
+from app.demo.accounts import DemoAccounts
+from app.demo.load import DatabaseNotEmpty, SeedReport, seed_database
+from app.demo.plan import SCALES, ScaleName
+from app.demo.rows import ProgressCallback
 from app.schemas.base import fen_to_yuan
 from app.services import auth as auth_service
 from app.services import idempotency as idempotency_service
 from app.services import ratelimit as ratelimit_service
-from app.services import seed as seed_service
-from app.services.ledger import rollup as ledger_service
+from app.services.ledger import rollup as ledger_rollup
 
 cli = typer.Typer(help="InnoShare API server and administration.", no_args_is_help=True)
 T = TypeVar("T")
@@ -86,9 +99,9 @@ def migrate(
 @cli.command()
 def seed(
     scale: Annotated[
-        seed_service.ScaleName,
+        ScaleName,
         typer.Option(help="seed: the platform's published figures; small: about a hundredth."),
-    ] = seed_service.ScaleName.seed,
+    ] = ScaleName.seed,
     random_seed: Annotated[int, typer.Option(help="The same number writes the same data.")] = 2019,
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Do nothing when organizations exist (exit 0).")
@@ -96,12 +109,13 @@ def seed(
 ) -> None:
     """Load the generated demo dataset and demo accounts into an empty database."""
 
-    async def work(session: AsyncSession) -> seed_service.SeedReport | None:
+    async def work(session: AsyncSession) -> SeedReport | None:
         try:
-            return await seed_service.seed_database(
-                session, scale=seed_service.SCALES[scale], random_seed=random_seed, progress=True
-            )
-        except seed_service.DatabaseNotEmpty:
+            with _progress_bars() as progress:
+                return await seed_database(
+                    session, scale=SCALES[scale], random_seed=random_seed, progress=progress
+                )
+        except DatabaseNotEmpty:
             if if_empty:
                 return None  # nothing was written
             raise
@@ -123,6 +137,33 @@ def seed(
         typer.echo(f"(also written to {path}, readable by you only)")
 
 
+@contextmanager
+def _progress_bars() -> Iterator[ProgressCallback]:
+    """A progress bar per task the seed reports, drawn on stderr."""
+    columns = (
+        TextColumn("{task.description:<20}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    bars = Progress(*columns, console=Console(stderr=True))
+    tasks: dict[str, TaskID] = {}
+
+    def report(task: str, total: int, done: int) -> None:
+        if not tasks:
+            bars.start()  # on the first task: a seed refused at once draws nothing
+        if task not in tasks:
+            tasks[task] = bars.add_task(task, total=total)
+        if done:
+            bars.advance(tasks[task], done)
+
+    try:
+        yield report
+    finally:
+        if tasks:
+            bars.stop()
+
+
 _KIND_NAMES = {
     "university": "universities",
     "research_institute": "research institutes",
@@ -131,7 +172,7 @@ _KIND_NAMES = {
 }
 
 
-def _seed_summary(report: seed_service.SeedReport) -> str:
+def _seed_summary(report: SeedReport) -> str:
     kinds = {kind.value: n for kind, n in report.organizations.items()}
     named = ", ".join(f"{kinds.get(k, 0)} {name}" for k, name in _KIND_NAMES.items())
     others = sum(n for k, n in kinds.items() if k not in _KIND_NAMES)
@@ -156,7 +197,7 @@ def _seed_summary(report: seed_service.SeedReport) -> str:
     return "\n".join(lines)
 
 
-def _demo_accounts(accounts: seed_service.DemoAccounts) -> str:
+def _demo_accounts(accounts: DemoAccounts) -> str:
     lines = [f"demo accounts (password for all: {accounts.password}):"]
     lines += [f"  {role.value:<10}{email}" for role, email in accounts.users]
     lines.append("API keys (scope catalog:write) of the partner universities:")
@@ -242,8 +283,8 @@ def rebuild_totals() -> None:
     zone (after changing INNOSHARE_TIMEZONE, or loading entries behind the API's back)."""
     zone = get_settings().timezone
 
-    async def work(session: AsyncSession) -> ledger_service.TotalsRebuild:
-        return await ledger_service.rebuild_totals(session, zone=zone)
+    async def work(session: AsyncSession) -> ledger_rollup.TotalsRebuild:
+        return await ledger_rollup.rebuild_totals(session, zone=zone)
 
     done = _run_in_transaction(work)
     typer.echo(

@@ -193,6 +193,31 @@ def search_columns(spec: CatalogSpec[Any], values: Mapping[str, Any]) -> dict[st
     }
 
 
+def imported_row(
+    spec: CatalogSpec[Any],
+    values: Mapping[str, Any],
+    *,
+    item_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    status: CatalogStatus,
+    at: datetime,
+) -> dict[str, Any]:
+    """The whole row of an item an import creates in ``status`` at ``at`` (version 1, no
+    history yet), search columns included."""
+    return {
+        **values,
+        "id": item_id,
+        "owner_id": owner_id,
+        "status": status,
+        "version": 1,
+        "created_at": at,
+        "updated_at": at,
+        "published_at": at if status is CatalogStatus.published else None,
+        "withdrawn_at": at if status is CatalogStatus.withdrawn else None,
+        **search_columns(spec, values),
+    }
+
+
 def jsonable(value: Any) -> Any:
     """A value as history stores it (JSON): dates as ISO text, ids as text, enums as values."""
     if isinstance(value, Enum):
@@ -929,18 +954,9 @@ async def import_items(
             if status not in _IMPORT_STATUSES[None]:
                 result.errors = _located_transition(index, None, status)
                 continue
-            row = {
-                **values,
-                "id": uuid.uuid4(),
-                "owner_id": owner_id,
-                "status": status,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "published_at": now if status is CatalogStatus.published else None,
-                "withdrawn_at": now if status is CatalogStatus.withdrawn else None,
-                **search_columns(spec, values),
-            }
+            row = imported_row(
+                spec, values, item_id=uuid.uuid4(), owner_id=owner_id, status=status, at=now
+            )
             inserts.append(row)
             result.result, result.id = "created", row["id"]
             continue

@@ -16,7 +16,7 @@ left over, so there is no rounding account.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, or_, select
@@ -129,12 +129,105 @@ async def _locked(session: AsyncSession, deal_id: uuid.UUID) -> Deal:
     return deal
 
 
-def _require(deal: Deal, action: str, *allowed: DealStatus) -> None:
-    if deal.status not in allowed:
+def _require(status: DealStatus, action: str, *allowed: DealStatus) -> None:
+    if status not in allowed:
         raise IllegalTransition(
-            f"A {deal.status.value} deal cannot be {action}"
+            f"A {status.value} deal cannot be {action}"
             f" (only a {' or '.join(s.value for s in allowed)} one)."
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """One release of escrow to the seller, split."""
+
+    amount_fen: int
+    fee_fen: int
+    tax_fen: int
+
+    @property
+    def net_fen(self) -> int:
+        return self.amount_fen - self.fee_fen - self.tax_fen
+
+
+@dataclass(frozen=True, slots=True)
+class DealState:
+    """What a deal's status, money and times are, and what funding, releasing, refunding and
+    cancelling make of them: the state machine, without a session (the demo dataset replays
+    it too). Each transition refuses a deal in the wrong status."""
+
+    status: DealStatus = DealStatus.created
+    escrow_fen: int = 0
+    released_fen: int = 0
+    refunded_fen: int = 0
+    fee_fen: int = 0
+    tax_fen: int = 0
+    funded_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @classmethod
+    def of(cls, deal: Deal) -> "DealState":
+        return cls(
+            status=deal.status,
+            escrow_fen=deal.escrow_fen,
+            released_fen=deal.released_fen,
+            refunded_fen=deal.refunded_fen,
+            fee_fen=deal.fee_fen,
+            tax_fen=deal.tax_fen,
+            funded_at=deal.funded_at,
+            closed_at=deal.closed_at,
+        )
+
+    def apply_to(self, deal: Deal) -> None:
+        deal.status, deal.escrow_fen = self.status, self.escrow_fen
+        deal.released_fen, deal.refunded_fen = self.released_fen, self.refunded_fen
+        deal.fee_fen, deal.tax_fen = self.fee_fen, self.tax_fen
+        deal.funded_at, deal.closed_at = self.funded_at, self.closed_at
+
+    def funded(self, gross_fen: int, *, at: datetime) -> "DealState":
+        """The buyer's payment is in escrow."""
+        _require(self.status, "funded", DealStatus.created)
+        return replace(self, status=DealStatus.funded, escrow_fen=gross_fen, funded_at=at)
+
+    def release(self, amount_fen: int, *, fee_rate_bp: int, tax_rate_bp: int) -> Release:
+        """``amount_fen`` released now, split: the fee and tax of everything released so far,
+        minus what earlier releases took (see the module's docstring)."""
+        released = self.released_fen + amount_fen
+        return Release(
+            amount_fen=amount_fen,
+            fee_fen=share(released, fee_rate_bp) - self.fee_fen,
+            tax_fen=share(released, tax_rate_bp) - self.tax_fen,
+        )
+
+    def released(self, release: Release, *, at: datetime) -> "DealState":
+        """A release has left escrow; the deal is settled when escrow holds nothing more."""
+        _require(self.status, "settled", DealStatus.funded)
+        escrow = self.escrow_fen - release.amount_fen
+        return replace(
+            self,
+            status=DealStatus.settled if escrow == 0 else self.status,
+            escrow_fen=escrow,
+            released_fen=self.released_fen + release.amount_fen,
+            fee_fen=self.fee_fen + release.fee_fen,
+            tax_fen=self.tax_fen + release.tax_fen,
+            closed_at=at if escrow == 0 else self.closed_at,
+        )
+
+    def refunded(self, *, at: datetime) -> "DealState":
+        """Whatever escrow held has gone back to the buyer."""
+        _require(self.status, "refunded", DealStatus.funded)
+        return replace(
+            self,
+            status=DealStatus.refunded,
+            escrow_fen=0,
+            refunded_fen=self.refunded_fen + self.escrow_fen,
+            closed_at=at,
+        )
+
+    def cancelled(self, *, at: datetime) -> "DealState":
+        """Called off before anybody paid."""
+        _require(self.status, "cancelled", DealStatus.created)
+        return replace(self, status=DealStatus.cancelled, closed_at=at)
 
 
 async def create_deal(
@@ -209,49 +302,17 @@ async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.U
     """The buyer's payment arrived (operators record it): the gross goes into escrow."""
     principal.require_role(Role.admin, Role.operator)
     deal = await _locked(session, deal_id)
-    _require(deal, "funded", DealStatus.created)
     now = utcnow()
+    funded = DealState.of(deal).funded(deal.gross_fen, at=now)
     await ledger_posting.post_entry(
         session,
         _facts(deal, EntryKind.funding, principal, memo=funding_memo(deal.title)),
         funding_postings(deal.gross_fen),
         occurred_at=now,
     )
-    deal.status, deal.escrow_fen, deal.funded_at = DealStatus.funded, deal.gross_fen, now
+    funded.apply_to(deal)
     await session.flush()
     return deal
-
-
-@dataclass(frozen=True, slots=True)
-class Release:
-    """One release of escrow to the seller, split."""
-
-    amount_fen: int
-    fee_fen: int
-    tax_fen: int
-
-    @property
-    def net_fen(self) -> int:
-        return self.amount_fen - self.fee_fen - self.tax_fen
-
-
-def split_release(
-    amount_fen: int,
-    *,
-    released_before_fen: int,
-    fee_before_fen: int,
-    tax_before_fen: int,
-    fee_rate_bp: int,
-    tax_rate_bp: int,
-) -> Release:
-    """Fee and tax of a release: those of everything released so far, minus what earlier
-    releases took (see the module's docstring)."""
-    released = released_before_fen + amount_fen
-    return Release(
-        amount_fen=amount_fen,
-        fee_fen=share(released, fee_rate_bp) - fee_before_fen,
-        tax_fen=share(released, tax_rate_bp) - tax_before_fen,
-    )
 
 
 def funding_postings(gross_fen: int) -> list[tuple[uuid.UUID, int]]:
@@ -292,14 +353,9 @@ async def _release(
     milestone: DealMilestone | None,
     now: datetime,
 ) -> None:
-    release = split_release(
-        amount,
-        released_before_fen=deal.released_fen,
-        fee_before_fen=deal.fee_fen,
-        tax_before_fen=deal.tax_fen,
-        fee_rate_bp=deal.fee_rate_bp,
-        tax_rate_bp=deal.tax_rate_bp,
-    )
+    before = DealState.of(deal)
+    release = before.release(amount, fee_rate_bp=deal.fee_rate_bp, tax_rate_bp=deal.tax_rate_bp)
+    released = before.released(release, at=now)
     seller_account = await ledger_accounts.organization_account(session, deal.seller_id)
     await ledger_posting.post_entry(
         session,
@@ -316,10 +372,7 @@ async def _release(
         settlement_postings(release, seller_account),
         occurred_at=now,
     )
-    deal.escrow_fen -= amount
-    deal.released_fen += amount
-    deal.fee_fen += release.fee_fen
-    deal.tax_fen += release.tax_fen
+    released.apply_to(deal)
     if milestone is not None:
         milestone.status, milestone.settled_at = MilestoneStatus.settled, now
 
@@ -339,7 +392,7 @@ async def settle_deal(
             if principal.organization_id == deal.seller_id or _sees_all(principal):
                 raise Forbidden("Only the buyer (or an operator) accepts and settles.")
             raise NotFound(f"No deal {deal_id}.")
-    _require(deal, "settled", DealStatus.funded)
+    _require(deal.status, "settled", DealStatus.funded)
     now = utcnow()
     pending = [m for m in deal.milestones if m.status is MilestoneStatus.pending]
     if milestone_id is not None:
@@ -358,8 +411,6 @@ async def settle_deal(
             await _release(session, principal, deal, milestone.amount_fen, milestone, now)
     else:
         await _release(session, principal, deal, deal.escrow_fen, None, now)
-    if deal.escrow_fen == 0:
-        deal.status, deal.closed_at = DealStatus.settled, now
     await session.flush()
     return deal
 
@@ -368,20 +419,18 @@ async def refund_deal(session: AsyncSession, principal: Principal, deal_id: uuid
     """Return whatever escrow still holds for the deal to the buyer (operators decide)."""
     principal.require_role(Role.admin, Role.operator)
     deal = await _locked(session, deal_id)
-    _require(deal, "refunded", DealStatus.funded)
     now = utcnow()
-    amount = deal.escrow_fen
+    refunded = DealState.of(deal).refunded(at=now)
     await ledger_posting.post_entry(
         session,
         _facts(deal, EntryKind.refund, principal, memo=refund_memo(deal.title)),
-        refund_postings(amount),
+        refund_postings(deal.escrow_fen),
         occurred_at=now,
     )
-    deal.escrow_fen, deal.refunded_fen = 0, deal.refunded_fen + amount
+    refunded.apply_to(deal)
     for milestone in deal.milestones:
         if milestone.status is MilestoneStatus.pending:
             milestone.status = MilestoneStatus.refunded
-    deal.status, deal.closed_at = DealStatus.refunded, now
     await session.flush()
     return deal
 
@@ -395,8 +444,7 @@ async def cancel_deal(session: AsyncSession, principal: Principal, deal_id: uuid
             if _sees_all(principal):
                 raise Forbidden("Auditors read; they do not cancel.")
             raise NotFound(f"No deal {deal_id}.")
-    _require(deal, "cancelled", DealStatus.created)
-    deal.status, deal.closed_at = DealStatus.cancelled, utcnow()
+    DealState.of(deal).cancelled(at=utcnow()).apply_to(deal)
     await session.flush()
     return deal
 

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
 from app.core.security import Role
+from app.demo.load import SeedReport, seed_database
+from app.demo.plan import SCALES, SHANGHAI, ScaleName
 from app.main import create_app
 from app.models.catalog import HistoryAction
 from app.models.deals import Deal
@@ -21,15 +23,13 @@ from app.models.ledger import EntryKind, JournalEntry
 from app.models.orgs import OrganizationKind
 from app.services import catalog as catalog_service
 from app.services import deals as deals_service
-from app.services import seed as seed_service
 from app.services import technologies as technologies_service
 from app.services.deals import share
-from app.services.seed import SHANGHAI
 from app.services.stats import moment
 from tests import builders
 from tests.conftest import make_settings
 
-SMALL = seed_service.SCALES[seed_service.ScaleName.small]
+SMALL = SCALES[ScaleName.small]
 MICROSECOND = timedelta(microseconds=1)
 FIELDS = (
     "talents",
@@ -104,7 +104,7 @@ class SeededDatabase:
     database: Database
     client: AsyncClient
     auditor: dict[str, str]
-    report: seed_service.SeedReport
+    report: SeedReport
 
     async def overview(self, as_of: str) -> dict[str, Any]:
         response = await self.client.get("/v1/stats/overview", params={"as_of": as_of})
@@ -119,9 +119,7 @@ async def small_seed(migrated_fresh_database_url: str) -> AsyncIterator[SeededDa
     settings = make_settings(migrated_fresh_database_url)
     try:
         async with database.unit_of_work(write=True) as session:
-            report = await seed_service.seed_database(
-                session, scale=SMALL, random_seed=7, accounts=False
-            )
+            report = await seed_database(session, scale=SMALL, random_seed=7, accounts=False)
         async with database.write_sessionmaker() as session:
             auditor = await builders.create_user(session, role=Role.auditor)
         app = create_app(settings, database=database)

@@ -8,7 +8,7 @@ import random
 import uuid
 from dataclasses import dataclass
 
-from app.services.seed_corpus import (
+from app.demo.corpus import (
     CONTRACT_NAMES,
     CONTRACT_TITLE_ENDINGS,
     DESIGN_VARIANTS,

@@ -1,7 +1,7 @@
 """Chinese vocabulary of the demo dataset: the zone's fields, people's names, organizations.
 
-Only words and short phrases live here; app/services/seed_text.py composes them into titles,
-summaries and profiles, and app/services/seed_policies.py holds the policies' own words.
+Only words and short phrases live here; app/demo/text.py composes them into titles,
+summaries and profiles, and app/demo/policies.py holds the policies' own words.
 """
 
 from dataclasses import dataclass

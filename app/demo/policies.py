@@ -1,23 +1,41 @@
-"""Policies of the demo dataset: their issuers, document numbers and texts.
+"""Policies of the demo dataset: their issuers, document numbers and texts, and the section
+that writes them.
 
 The policy catalog is the big one (100,000 rows at the seed scale), so its rows are written in
 two steps. The seeding process decides each policy's *head* in one sequential pass over its
 random generator: level, issuer, dates and a 文号 unique among all policies. The text of a
 chunk of heads is then written by :func:`write_policies` from a generator seeded for that
 chunk alone, so chunks can be written in another process while the seeding process inserts
-the previous ones, and the result does not depend on where a chunk was written.
+the previous ones (:class:`PolicyRows`), and the result does not depend on where a chunk was
+written.
 """
 
+import asyncio
 import itertools
 import random
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from multiprocessing import get_context
 from typing import Any
 
-from app.models.policies import PolicyLevel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.demo.corpus import FIELDS
+from app.demo.plan import SeedScale, statuses, timeline
+from app.demo.rows import Progress, insert_rows, search_index_built_after
+from app.demo.text import new_id
+from app.models.catalog import CatalogStatus
+from app.models.policies import Policy, PolicyLevel
 from app.services import policies as policies_service
-from app.services.catalog import search_columns
-from app.services.seed_corpus import FIELDS
+from app.services.catalog import imported_row
+
+POLICY_CHUNK = 4000
+#: Above this many policies their text is written by a worker process while rows go in.
+PARALLEL_POLICIES = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,10 +359,17 @@ _FIELD_NAMES = tuple(f.name for f in FIELDS)
 class PolicyHead:
     """What the seeding process decides about a policy before its text is written."""
 
-    row: dict[str, Any]
-    """id, owner, workflow columns, level, issuer, 文号 and dates."""
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    status: CatalogStatus
+    created_at: datetime
+    values: dict[str, Any]
+    """Level, issuer, 文号, dates and category."""
     place: str
-    category: str
+
+    @property
+    def category(self) -> str:
+        return str(self.values["category"])
 
 
 def document_number(prefix: str, year: int, serial: int) -> str:
@@ -403,9 +428,16 @@ _AUTHORITY_CUM_WEIGHTS = {
 
 
 def decide_head(
-    rng: random.Random, numbers: DocumentNumbers, base: dict[str, Any], listed: date
+    rng: random.Random,
+    numbers: DocumentNumbers,
+    *,
+    item_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    status: CatalogStatus,
+    created_at: datetime,
 ) -> PolicyHead:
-    """Level, issuer, dates and number of a policy listed on ``listed``."""
+    """Level, issuer, dates and number of a policy listed at ``created_at``."""
+    listed = created_at.date()
     level = rng.choices(_LEVELS, cum_weights=_LEVEL_CUM_WEIGHTS)[0]
     authority = rng.choices(AUTHORITIES[level], cum_weights=_AUTHORITY_CUM_WEIGHTS[level])[0]
     # Mostly recent documents, some going back ten years.
@@ -416,8 +448,7 @@ def decide_head(
     if rng.random() < 0.65:
         expiry = effective + timedelta(days=365 * rng.randint(1, 5) - 1)
     number = numbers.draw(rng, authority, issued.year) if rng.random() < 0.85 else None
-    row = {
-        **base,
+    values = {
         "level": level,
         "issuing_authority": authority.name,
         "document_number": number,
@@ -427,7 +458,14 @@ def decide_head(
         "category": rng.choice(_CATEGORIES_OF[authority.name]),
         "external_id": None,
     }
-    return PolicyHead(row=row, place=authority.place, category=row["category"])
+    return PolicyHead(
+        id=item_id,
+        owner_id=owner_id,
+        status=status,
+        created_at=created_at,
+        values=values,
+        place=authority.place,
+    )
 
 
 class _Slots(dict[str, object]):
@@ -472,7 +510,7 @@ def _sentences(pool: tuple[str, ...], issued: date) -> list[str]:
 
 def write_policy(rng: random.Random, head: PolicyHead) -> dict[str, Any]:
     """The complete row of one policy: head, title, text, tags and search columns."""
-    row = dict(head.row)
+    row = dict(head.values)
     issued: date = row["issue_date"]
     effective: date = row["effective_date"]
     expiry: date | None = row["expiry_date"]
@@ -519,11 +557,98 @@ def write_policy(rng: random.Random, head: PolicyHead) -> dict[str, Any]:
     elif "万元" in row["full_text"]:
         tags.append("资金奖补")
     row["tags"] = tags
-    row.update(search_columns(policies_service.SPEC, row))
-    return row
+    return imported_row(
+        policies_service.SPEC,
+        row,
+        item_id=head.id,
+        owner_id=head.owner_id,
+        status=head.status,
+        at=head.created_at,
+    )
 
 
 def write_policies(seed: int, heads: list[PolicyHead]) -> list[dict[str, Any]]:
     """The rows of one chunk of policies, from the chunk's own seed (runs in a worker)."""
     rng = random.Random(seed)
     return [write_policy(rng, head) for head in heads]
+
+
+# --- the section ------------------------------------------------------------------------------
+
+
+class PolicyRows:
+    """The policies' rows, written ahead in worker processes while other sections run.
+
+    Heads (issuer, dates, 文号) are decided here, in order, from the section's generator;
+    each chunk's text is written from a seed of the chunk's own by ``workers`` processes, or
+    here when ``workers`` is 0. The rows are the same either way, and whatever the timing.
+    """
+
+    def __init__(
+        self, *, rng: random.Random, scale: SeedScale, owner_id: uuid.UUID, workers: int
+    ) -> None:
+        self.total = scale.policies + scale.unpublished(scale.policies)
+        self._rng = rng
+        self._chunks = self._heads(scale, owner_id)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: deque[asyncio.Future[list[dict[str, Any]]]] = deque()
+        self._window = 2 * workers + 2
+        if workers:
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            self._submit(self._window)
+
+    def _heads(
+        self, scale: SeedScale, owner_id: uuid.UUID
+    ) -> Iterator[tuple[int, list[PolicyHead]]]:
+        rng = self._rng
+        numbers = DocumentNumbers()
+        states = statuses(rng, scale.policies, self.total - scale.policies)
+        created = timeline(rng, self.total, launch_share=0.5)
+        for start in range(0, self.total, POLICY_CHUNK):
+            heads = [
+                decide_head(
+                    rng,
+                    numbers,
+                    item_id=new_id(rng),
+                    owner_id=owner_id,
+                    status=status,
+                    created_at=created_at,
+                )
+                for created_at, status in zip(
+                    created[start : start + POLICY_CHUNK],
+                    states[start : start + POLICY_CHUNK],
+                    strict=True,
+                )
+            ]
+            yield rng.getrandbits(64), heads
+
+    def _submit(self, count: int) -> None:
+        assert self._pool is not None
+        loop = asyncio.get_running_loop()
+        for seed, heads in itertools.islice(self._chunks, count):
+            self._pending.append(loop.run_in_executor(self._pool, write_policies, seed, heads))
+
+    async def chunks(self) -> AsyncIterator[list[dict[str, Any]]]:
+        if self._pool is None:
+            for seed, heads in self._chunks:
+                yield write_policies(seed, heads)
+            return
+        while self._pending:
+            rows = await self._pending.popleft()
+            self._submit(1)
+            yield rows
+
+    def close(self) -> None:
+        for future in self._pending:
+            future.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def seed_policies(session: AsyncSession, *, rows: PolicyRows, progress: Progress) -> None:
+    """Policies of the state, the province, the cities and the districts, curated by the zone
+    administration (see :class:`PolicyRows`)."""
+    advance = progress.task("policies", rows.total)
+    async with search_index_built_after(session, Policy, progress):
+        async for chunk in rows.chunks():
+            await insert_rows(session, Policy, chunk, advance)

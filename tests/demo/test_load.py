@@ -1,9 +1,9 @@
 """The demo dataset: exact published counts, determinism, valid codes and numbers, references
 within an organization, search columns and indexes, atomic failure, and the CLI guard."""
 
+import ast
 import hashlib
 import os
-import random
 import stat
 import subprocess
 import sys
@@ -25,6 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import search
 from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP, normalize_database_url
 from app.core.db import Database, create_engine
+from app.demo import catalogs, load
+from app.demo.catalogs import WAN_FEN
+from app.demo.deals import SEED_ACTOR
+from app.demo.organizations import organization_code
+from app.demo.plan import AS_OF, LAUNCH, SCALES, SHANGHAI, ScaleName
 from app.main import create_app
 from app.models.catalog import CatalogStatus
 from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
@@ -38,7 +43,6 @@ from app.models.technologies import Technology
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
 from app.services import policies as policies_service
-from app.services import seed as seed_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
 from app.services.catalog import CatalogSpec, search_columns
@@ -49,7 +53,7 @@ from app.services.ledger import verify as ledger_verify
 from app.services.orgs import is_valid_credit_code
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET, _admin_dsn, make_settings, migrate
 
-SMALL = seed_service.SCALES[seed_service.ScaleName.small]
+SMALL = SCALES[ScaleName.small]
 SPECS: tuple[CatalogSpec[Any], ...] = (
     talents_service.SPEC,
     technologies_service.SPEC,
@@ -60,13 +64,11 @@ SPECS: tuple[CatalogSpec[Any], ...] = (
 INNOSHARE = str(Path(sys.executable).with_name("innoshare"))
 
 
-async def _seed(url: str, **options: Any) -> seed_service.SeedReport:
+async def _seed(url: str, **options: Any) -> load.SeedReport:
     database = Database(create_engine(url))
     try:
         async with database.unit_of_work(write=True) as session:
-            return await seed_service.seed_database(
-                session, scale=options.pop("scale", SMALL), **options
-            )
+            return await load.seed_database(session, scale=options.pop("scale", SMALL), **options)
     finally:
         await database.dispose()
 
@@ -187,7 +189,7 @@ async def test_small_scale_has_exactly_its_published_counts(seeded: str) -> None
         assert len(published) == count, model
         assert len(items) - count == SMALL.unpublished(count)
         assert all(i.version == 1 and i.owner_id for i in items)
-        assert all(seed_service.LAUNCH <= i.created_at <= seed_service.AS_OF for i in items)
+        assert all(LAUNCH <= i.created_at <= AS_OF for i in items)
         assert all(i.published_at == i.created_at for i in published)
 
     organizations = await _read(seeded, Organization)
@@ -225,7 +227,7 @@ async def test_the_same_random_seed_writes_the_same_rows(
         # second run writes the policies in a worker process, as the full scale does.
         for random_seed, workers in ((2019, 0), (2019, 1), (2020, 0)):
             async with _rolled_back(database) as session:
-                await seed_service.seed_database(
+                await load.seed_database(
                     session, scale=SMALL, random_seed=random_seed, workers=workers
                 )
                 fingerprints.append(await _fingerprint(session))
@@ -233,6 +235,46 @@ async def test_the_same_random_seed_writes_the_same_rows(
         await database.dispose()
     assert fingerprints[0] == fingerprints[1]
     assert fingerprints[0] != fingerprints[2]
+
+
+async def test_progress_goes_to_the_callback_task_by_task(
+    migrated_fresh_database_url: str,
+) -> None:
+    reports: list[tuple[str, int, int]] = []
+    database = Database(create_engine(migrated_fresh_database_url))
+    try:
+        async with _rolled_back(database) as session:
+            report = await load.seed_database(
+                session,
+                scale=SMALL,
+                accounts=False,
+                progress=lambda task, total, done: reports.append((task, total, done)),
+            )
+    finally:
+        await database.dispose()
+    tasks = list(dict.fromkeys(task for task, _, _ in reports))
+    assert tasks[:3] == ["organizations", "talents", "search index"]
+    assert {"IP assets", "technologies", "policies", "financial products", "deals"} < set(tasks)
+    assert "accounts" not in tasks
+    for task in tasks:
+        mine = [(total, done) for name, total, done in reports if name == task]
+        assert mine[0][1] == 0  # a task starts before its first step…
+        assert sum(done for _, done in mine) == mine[0][0]  # …and ends at its total
+    assert ("policies", report.published["policies"] + report.unpublished["policies"], 0) in (
+        reports
+    )
+
+
+def test_only_the_cli_draws_progress() -> None:
+    app = Path(__file__).resolve().parents[2] / "app"
+    for module in [*(app / "demo").glob("*.py"), *(app / "services").rglob("*.py")]:
+        imported = set()
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert "rich" not in imported, module
 
 
 async def test_credit_codes_and_ip_numbers_are_valid(seeded: str) -> None:
@@ -244,7 +286,7 @@ async def test_credit_codes_and_ip_numbers_are_valid(seeded: str) -> None:
         assert organization.credit_code is not None
         # The organization-code part (GB 11714) carries its own check character too.
         part = organization.credit_code[8:17]
-        assert seed_service.organization_code(part[:8]) == part
+        assert organization_code(part[:8]) == part
         prefix = organization.credit_code[:2]
         if organization.kind in (OrganizationKind.university, OrganizationKind.research_institute):
             assert prefix == "12"
@@ -298,8 +340,8 @@ async def test_technologies_reference_their_own_organization(seeded: str) -> Non
         assert technology.transfer_modes
         if technology.price_min is not None:
             assert technology.price_max is not None
-            assert 5 * seed_service.WAN_FEN <= technology.price_min <= technology.price_max
-            assert technology.price_max <= 500 * seed_service.WAN_FEN
+            assert 5 * WAN_FEN <= technology.price_min <= technology.price_max
+            assert technology.price_max <= 500 * WAN_FEN
     assert with_assets > 0
 
 
@@ -398,7 +440,7 @@ async def test_a_failed_seed_leaves_the_database_empty(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(seed_service, "seed_financial_products", broken)
+    monkeypatch.setattr(catalogs, "seed_financial_products", broken)
     with pytest.raises(RuntimeError, match="disk is full"):
         await _seed(migrated_fresh_database_url)
     database = Database(create_engine(migrated_fresh_database_url))
@@ -450,7 +492,7 @@ async def test_a_seed_failing_in_the_ledger_leaves_it_untouched(
 
 
 async def test_seeding_twice_is_refused(seeded: str) -> None:
-    with pytest.raises(seed_service.DatabaseNotEmpty):
+    with pytest.raises(load.DatabaseNotEmpty):
         await _seed(seeded)
     assert len(await _read(seeded, Talent)) == SMALL.talents + SMALL.unpublished(SMALL.talents)
 
@@ -546,8 +588,8 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
         times = [deal.created_at, deal.funded_at, deal.closed_at]
         known = [t for t in times if t is not None]
         assert known == sorted(known)
-        assert all(seed_service.LAUNCH <= t <= seed_service.AS_OF for t in known)
-        local = deal.created_at.astimezone(seed_service.SHANGHAI)
+        assert all(LAUNCH <= t <= AS_OF for t in known)
+        local = deal.created_at.astimezone(SHANGHAI)
         assert local.weekday() < 5
         assert 9 <= local.hour < 18
         if deal.milestones:
@@ -573,8 +615,8 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
     assert verification.entries_checked == len(entries)
     for deal in deals:
         mine = [e for e in entries if e.deal_id == deal.id]
-        assert all(e.created_by == seed_service.SEED_ACTOR for e in mine)
-        assert all(e.occurred_at <= seed_service.AS_OF for e in mine)
+        assert all(e.created_by == SEED_ACTOR for e in mine)
+        assert all(e.occurred_at <= AS_OF for e in mine)
         kinds = sorted(e.kind for e in mine)
         releases = [e for e in mine if e.kind is EntryKind.settlement]
         assert sum(e.volume_fen for e in releases) == deal.released_fen
@@ -588,64 +630,3 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
     assert escrow == sum(d.escrow_fen for d in deals)
     assert tax == sum(d.tax_fen for d in deals)
     assert fee == sum(d.fee_fen for d in deals)
-
-
-def test_the_seed_scale_passes_the_published_deal_figures() -> None:
-    plan = seed_service.SCALES[seed_service.ScaleName.seed].deals
-    released = {c: yuan * 100 for c, yuan in plan.released_yuan.items()}
-    volume = sum(released.values())
-    tax = sum(share(fen, DEFAULT_TAX_RATE_BP[c.value]) for c, fen in released.items())
-    assert (volume, tax) == (961_700_000, 112_193_000)  # 9,617,000.00 and 1,121,930.00 CNY
-    assert volume >= 950_000_000
-    assert tax >= 110_000_000
-
-
-@pytest.mark.parametrize("scale_name", list(seed_service.ScaleName))
-def test_deal_plan_releases_the_planned_volume_and_serves_every_enterprise(
-    scale_name: seed_service.ScaleName,
-) -> None:
-    scale = seed_service.SCALES[scale_name]
-    enterprises = [
-        seed_service.SeededOrganization(
-            id=uuid.UUID(int=n + 1),
-            name=f"企业{n}",
-            kind=OrganizationKind.enterprise,
-            code=f"ENT{n:03d}",
-            region="河南省郑州市",
-            fields=[],
-            weight=0.1 + n % 5 / 10,
-        )
-        for n in range(scale.enterprises)
-    ]
-    for random_seed in range(20):
-        rng = random.Random(random_seed)
-        planned = seed_service.plan_deals(rng, scale.deals, enterprises)
-        assert len(planned) == scale.deals.total
-        released = dict.fromkeys(ContractCategory, 0)
-        for deal in planned:
-            stages = [amount for _, amount in deal.stages]
-            assert not stages or sum(stages) == deal.gross
-            assert all(amount > 0 and amount % 100 == 0 for amount in stages)
-            assert 20_000 <= deal.gross <= 800_000
-            if deal.status is DealStatus.settled:
-                released[deal.category] += deal.gross
-            else:
-                released[deal.category] += sum(stages[: deal.released_stages])
-            deal.times = seed_service.schedule_deal(rng, deal)
-            assert deal.times == sorted(set(deal.times))
-            assert seed_service.LAUNCH < deal.times[0]
-            assert deal.times[-1] <= seed_service.AS_OF
-        assert released == dict(scale.deals.released_yuan)
-        settled_buyers = {d.buyer.id for d in planned if d.status is DealStatus.settled}
-        assert settled_buyers == {e.id for e in enterprises}
-
-
-def test_split_amount_adds_up_within_bounds() -> None:
-    rng = random.Random(1)
-    for count, total in ((1, 20_000), (1, 800_000), (3, 60_000), (10, 4_321_900), (40, 2_400_000)):
-        amounts = seed_service.split_amount(rng, total, count)
-        assert sum(amounts) == total
-        assert all(20_000 <= a <= 800_000 and a % 100 == 0 for a in amounts)
-    for count, total in ((2, 39_900), (1, 800_100), (3, 100_050)):
-        with pytest.raises(ValueError, match="cannot be"):
-            seed_service.split_amount(rng, total, count)
