@@ -14,6 +14,8 @@ For a partner import of 1,000 items that cost, besides the ORM's per-row bookkee
 Values are bound as each column's type binds them (its bind processor), so rows hold the
 same Python values an ORM insert takes, and the statements go through SQLAlchemy's
 ``exec_driver_sql``: its transaction, statement timing and ``IntegrityError`` stay the same.
+The statement names its columns through the table (``table.c``), so a key the table lacks
+raises ``KeyError`` before anything is sent.
 """
 
 from collections.abc import Callable, Mapping, Sequence
@@ -42,6 +44,13 @@ async def insert_rows(
         await connection.execute(insert(table), list(rows))
 
 
+def _insert_into(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """``INSERT INTO t (a, b)``, the names taken from the table and quoted as it needs."""
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(table.c[name].name) for name in columns)
+    return f"INSERT INTO {quote(table.name)} ({names})"
+
+
 def _processors(
     table: Table, columns: Sequence[str], dialect: Dialect
 ) -> list[Callable[[Any], Any] | None]:
@@ -62,15 +71,11 @@ async def _insert_unnest(
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
     arrays = [
         f"${number}::{table.c[name].type.compile(dialect=dialect)}[]"
         for number, name in enumerate(columns, start=1)
     ]
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)})"
-        f" SELECT * FROM unnest({', '.join(arrays)})"
-    )
+    sql = f"{_insert_into(table, columns, dialect)} SELECT * FROM unnest({', '.join(arrays)})"
     processors = _processors(table, columns, dialect)
     parameters = tuple(
         _bound([row[name] for row in rows], process)
@@ -86,9 +91,8 @@ async def _insert_values(
     rows: Sequence[Mapping[str, Any]],
 ) -> None:
     dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
     processors = _processors(table, columns, dialect)
-    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) VALUES "
+    head = f"{_insert_into(table, columns, dialect)} VALUES "
     placeholder = "(" + ", ".join("?" * len(columns)) + ")"
     per_statement = max(1, dialect.insertmanyvalues_max_parameters // len(columns))
     for start in range(0, len(rows), per_statement):
