@@ -191,7 +191,7 @@ async def engine(
 
 
 @pytest.fixture
-def test_writes() -> list[Callable[[], Awaitable[None]]]:
+def own_writes() -> list[Callable[[], Awaitable[None]]]:
     """What commits the test's own writes (``session``, ``connection``); the ``client``
     runs it before each request, so the app sees them as a previous request's."""
     return []
@@ -199,7 +199,7 @@ def test_writes() -> list[Callable[[], Awaitable[None]]]:
 
 @pytest.fixture
 async def connection(
-    engine: AsyncEngine, test_writes: list[Callable[[], Awaitable[None]]]
+    engine: AsyncEngine, own_writes: list[Callable[[], Awaitable[None]]]
 ) -> AsyncIterator[AsyncConnection]:
     """The test's own connection, for SQL behind the app's back; committed before each
     request the ``client`` sends, rolled back at the end."""
@@ -209,7 +209,7 @@ async def connection(
             if connection.in_transaction():
                 await connection.commit()
 
-        test_writes.append(commit)
+        own_writes.append(commit)
         yield connection
 
 
@@ -224,7 +224,7 @@ def db(engine: AsyncEngine) -> Iterator[Database]:
 
 @pytest.fixture
 async def session(
-    connection: AsyncConnection, test_writes: list[Callable[[], Awaitable[None]]]
+    connection: AsyncConnection, own_writes: list[Callable[[], Awaitable[None]]]
 ) -> AsyncIterator[AsyncSession]:
     """A session for service tests and builders, on the test's connection: its commits are
     real (builders commit what they build), and it is committed before each request."""
@@ -236,7 +236,7 @@ async def session(
             if session.in_transaction():
                 await session.commit()
 
-        test_writes.insert(0, commit)  # before the connection's own
+        own_writes.insert(0, commit)  # before the connection's own
         yield session
 
 
@@ -264,17 +264,17 @@ def app(settings: Settings, db: Database) -> FastAPI:
 
 @pytest.fixture
 async def client(
-    app: FastAPI, test_writes: list[Callable[[], Awaitable[None]]]
+    app: FastAPI, own_writes: list[Callable[[], Awaitable[None]]]
 ) -> AsyncIterator[AsyncClient]:
-    async def commit_test_writes(_: Request) -> None:
-        for commit in test_writes:
+    async def commit_own_writes(_: Request) -> None:
+        for commit in own_writes:
             await commit()
 
     transport = ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with AsyncClient(
         transport=transport,
         base_url="http://testserver",
-        event_hooks={"request": [commit_test_writes]},
+        event_hooks={"request": [commit_own_writes]},
     ) as client:
         yield client
 
