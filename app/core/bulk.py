@@ -14,14 +14,16 @@ For a partner import of 1,000 items that cost, besides the ORM's per-row bookkee
 Values are bound as each column's type binds them (its bind processor), so rows hold the
 same Python values an ORM insert takes, and the statements go through SQLAlchemy's
 ``exec_driver_sql``: its transaction, statement timing and ``IntegrityError`` stay the same.
+The statement names its columns through the table (``table.c``), so a key the table lacks
+raises ``KeyError`` before anything is sent.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def insert_rows(
@@ -33,69 +35,50 @@ async def insert_rows(
     table = model.__table__
     assert isinstance(table, Table)
     connection = await session.connection()
-    columns = list(rows[0])
-    if connection.dialect.name == "postgresql":
-        await _insert_unnest(connection, table, columns, rows)
-    elif connection.dialect.name == "sqlite":
-        await _insert_values(connection, table, columns, rows)
-    else:
+    dialect = connection.dialect
+    if dialect.name not in ("postgresql", "sqlite"):
         await connection.execute(insert(table), list(rows))
-
-
-def _processors(
-    table: Table, columns: Sequence[str], dialect: Dialect
-) -> list[Callable[[Any], Any] | None]:
-    return [table.c[name].type.bind_processor(dialect) for name in columns]
-
-
-def _bound(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
-    # NULL stays SQL NULL (a JSON column's processor would make it JSON 'null').
-    if process is None:
-        return values
-    return [None if value is None else process(value) for value in values]
-
-
-async def _insert_unnest(
-    connection: AsyncConnection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Mapping[str, Any]],
-) -> None:
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    arrays = [
-        f"${number}::{table.c[name].type.compile(dialect=dialect)}[]"
-        for number, name in enumerate(columns, start=1)
-    ]
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)})"
-        f" SELECT * FROM unnest({', '.join(arrays)})"
-    )
-    processors = _processors(table, columns, dialect)
-    parameters = tuple(
-        _bound([row[name] for row in rows], process)
-        for name, process in zip(columns, processors, strict=True)
-    )
-    await connection.exec_driver_sql(sql, parameters)
-
-
-async def _insert_values(
-    connection: AsyncConnection,
-    table: Table,
-    columns: Sequence[str],
-    rows: Sequence[Mapping[str, Any]],
-) -> None:
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    processors = _processors(table, columns, dialect)
-    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in columns)}) VALUES "
+        return
+    columns = list(rows[0])
+    head = _insert_into(table, columns, dialect)
+    values = _bound_columns(table, columns, rows, dialect)
+    if dialect.name == "postgresql":
+        arrays = [
+            f"${number}::{table.c[name].type.compile(dialect=dialect)}[]"
+            for number, name in enumerate(columns, start=1)
+        ]
+        await connection.exec_driver_sql(
+            f"{head} SELECT * FROM unnest({', '.join(arrays)})", tuple(values)
+        )
+        return
+    bound_rows = list(zip(*values, strict=True))
     placeholder = "(" + ", ".join("?" * len(columns)) + ")"
     per_statement = max(1, dialect.insertmanyvalues_max_parameters // len(columns))
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        bound = [
-            _bound([row[name] for row in chunk], process)
-            for name, process in zip(columns, processors, strict=True)
-        ]
-        parameters = tuple(value for values in zip(*bound, strict=True) for value in values)
-        await connection.exec_driver_sql(head + ", ".join([placeholder] * len(chunk)), parameters)
+    for start in range(0, len(bound_rows), per_statement):
+        chunk = bound_rows[start : start + per_statement]
+        parameters = tuple(value for row in chunk for value in row)
+        await connection.exec_driver_sql(
+            f"{head} VALUES {', '.join([placeholder] * len(chunk))}", parameters
+        )
+
+
+def _insert_into(table: Table, columns: Sequence[str], dialect: Dialect) -> str:
+    """``INSERT INTO t (a, b)``, the names taken from the table and quoted as it needs."""
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(table.c[name].name) for name in columns)
+    return f"INSERT INTO {quote(table.name)} ({names})"
+
+
+def _bound_columns(
+    table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], dialect: Dialect
+) -> list[list[Any]]:
+    """Each column's values, in row order, as the column's type binds them."""
+    bound = []
+    for name in columns:
+        values = [row[name] for row in rows]
+        process = table.c[name].type.bind_processor(dialect)
+        # NULL stays SQL NULL (a JSON column's processor would make it JSON 'null').
+        bound.append(
+            values if process is None else [None if v is None else process(v) for v in values]
+        )
+    return bound

@@ -1,43 +1,31 @@
-"""Engine, session factory, declarative base and the per-request unit of work."""
+"""Engine, session factories, the per-request unit of work and what runs after its commit.
+
+The fast read path outside any unit of work is ``app/core/reads.py`` (``Database.reads``)."""
 
 import logging
-import sqlite3
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from asyncpg import PostgresError  # type: ignore[import-untyped]
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.util import greenlet_spawn
 
 from app.core.calendar import register_sqlite_calendar
 from app.core.errors import AppError
+from app.core.metrics import add_database_time
+from app.core.reads import Reads
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 logger = logging.getLogger(__name__)
-
-#: Seconds the current request has spent in database calls (a one-item list the request's
-#: middleware sets; None outside requests). Reported in the Server-Timing header.
-database_time: ContextVar[list[float] | None] = ContextVar("database_time", default=None)
-
-
-def add_database_time(seconds: float) -> None:
-    spent = database_time.get()
-    if spent is not None:
-        spent[0] += seconds
 
 
 def _time_statements(engine: AsyncEngine) -> None:
@@ -115,37 +103,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     return engine
 
 
-class RowReader:
-    """One primary-key lookup of chosen columns, outside any unit of work.
-
-    The hot single-item reads run this instead of an ORM query: on PostgreSQL it sends a
-    prepared statement straight through a pooled asyncpg connection
-    (:meth:`Database.driver_connection`), skipping SQLAlchemy's connection, execution and
-    result machinery, which cost several times the query itself (bench/README.md). Elsewhere
-    it is an ordinary Core query on :meth:`Database.read_connection`.
-    """
-
-    def __init__(self, table: Any, columns: Sequence[str]) -> None:
-        self.columns = tuple(columns)
-        self._select = select(*(table.c[name] for name in self.columns)).where(
-            table.c.id == bindparam("id")
-        )
-        self._postgresql_sql = f"SELECT {', '.join(self.columns)} FROM {table.name} WHERE id = $1"
-
-    async def fetch(self, db: "Database", key: uuid.UUID) -> dict[str, Any] | None:
-        if db.is_postgresql:
-            async with db.driver_connection() as driver:
-                started = time.perf_counter()
-                record = await driver.fetchrow(self._postgresql_sql, key)
-                add_database_time(time.perf_counter() - started)
-            return dict(record.items()) if record is not None else None
-        async with db.read_connection() as connection:
-            row = (await connection.execute(self._select, {"id": key})).mappings().first()
-        return dict(row) if row is not None else None
-
-
 class Database:
-    """The engine and session factory of one process."""
+    """One process's database: its engine, the unit of work, and the fast read path."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -158,67 +117,8 @@ class Database:
         options: dict[str, Any] = {"expire_on_commit": False, "autoflush": False}
         self.write_sessionmaker = async_sessionmaker(writes, **options)
         self.read_sessionmaker = async_sessionmaker(reads, **options)
-        self._reads = reads
-        self._sqlite_reader: sqlite3.Connection | None = None
-
-    def read_connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
-        """A pooled connection for one read outside any unit of work (no transaction)."""
-        return self._reads.connect()
-
-    @asynccontextmanager
-    async def driver_connection(self) -> AsyncIterator[Any]:
-        """A pooled connection's own driver (asyncpg) connection, outside any transaction.
-
-        Checked out of the pool directly: an :class:`AsyncConnection` would cost three
-        greenlet switches, a task and its isolation-level bookkeeping per checkout, more
-        than the primary-key lookup it serves. An error the server reports for a statement
-        leaves the connection usable; after any other (the connection lost or killed, the
-        protocol out of step, the read cancelled half way) it is discarded, not pooled.
-        """
-        pooled = await self.engine.raw_connection()
-        driver = pooled.driver_connection
-        try:
-            yield driver
-        except BaseException as error:
-            if driver is None or driver.is_closed() or not isinstance(error, PostgresError):
-                pooled.invalidate(error if isinstance(error, Exception) else None)
-            raise
-        finally:
-            # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.
-            await greenlet_spawn(pooled.close)
-
-    async def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        """The rows of one small parameterless query, outside any unit of work, by the
-        cheapest path each backend has: per-request bookkeeping (the response cache's
-        generations) must cost less than the work it saves.
-
-        PostgreSQL: a pooled asyncpg connection (:meth:`driver_connection`). SQLite: a plain
-        ``sqlite3`` connection of this process, read-only, queried in the event loop's own
-        thread: a few rows from the page cache take microseconds, where handing the query to
-        aiosqlite's thread and back through SQLAlchemy took over a millisecond of CPU. A WAL
-        reader takes no lock a writer holds, and a short busy timeout bounds the rare wait (a
-        checkpoint); an in-memory database has no second connection, so it takes the pool's.
-        """
-        started = time.perf_counter()
-        try:
-            if self.is_postgresql:
-                async with self.driver_connection() as driver:
-                    return [tuple(record) for record in await driver.fetch(sql)]
-            path = self.engine.url.database
-            if not path or path == ":memory:" or path.startswith("file:"):
-                async with self.read_connection() as connection:
-                    return [tuple(row) for row in await connection.exec_driver_sql(sql)]
-            if self._sqlite_reader is None:
-                self._sqlite_reader = sqlite3.connect(
-                    f"{Path(path).resolve().as_uri()}?mode=ro",
-                    uri=True,
-                    timeout=0.05,
-                    check_same_thread=False,
-                    isolation_level=None,
-                )
-            return self._sqlite_reader.execute(sql).fetchall()
-        finally:
-            add_database_time(time.perf_counter() - started)
+        #: The fast read path: reads outside any unit of work (app/core/reads.py).
+        self.reads = Reads(engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -260,9 +160,7 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
-        if self._sqlite_reader is not None:
-            self._sqlite_reader.close()
-            self._sqlite_reader = None
+        self.reads.close()
         await self.engine.dispose()
 
 

@@ -1,10 +1,12 @@
-"""Prometheus metrics: requests and latency by route template.
+"""What the service measures of itself: requests and latency by route template (Prometheus),
+and the current request's time in the database (its Server-Timing header).
 
 With several worker processes each keeps its own counters; ``innoshare serve --workers N``
 sets ``PROMETHEUS_MULTIPROC_DIR`` so that ``/metrics`` aggregates all of them.
 """
 
 import os
+from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import (
@@ -33,6 +35,17 @@ RESPONSE_CACHE = Counter(
     " eligible (bypass: signed in, or the generations could not be read).",
     ["result"],
 )
+
+
+#: Seconds the current request has spent in database calls (a one-item list the request's
+#: middleware sets; None outside requests). Reported in the Server-Timing header.
+database_time: ContextVar[list[float] | None] = ContextVar("database_time", default=None)
+
+
+def add_database_time(seconds: float) -> None:
+    spent = database_time.get()
+    if spent is not None:
+        spent[0] += seconds
 
 
 #: The labelled series of each (method, route template, status) seen so far: ``labels()``

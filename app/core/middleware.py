@@ -14,10 +14,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.db import database_time
 from app.core.errors import FieldError, problem_response
 from app.core.logging import request_id_var
-from app.core.metrics import observe_request
+from app.core.metrics import database_time, observe_request
 
 access_logger = logging.getLogger("innoshare.access")
 error_logger = logging.getLogger("innoshare.errors")

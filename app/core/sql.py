@@ -15,7 +15,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import add_database_time
+from app.core.metrics import add_database_time
 
 # The money path (ledger entries, idempotency records) runs a dozen small statements per
 # request. Through SQLAlchemy's statement machinery each cost 0.1-0.2 ms of CPU (building or

@@ -5,18 +5,17 @@ import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
 
-from app.core.db import Database
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.models.catalog import CatalogHistory, CatalogStatus, HistoryAction
 from app.routers.deps import (
     CurrentPrincipal,
     Cursor,
+    FastReadDep,
     Limit,
-    OptionalPrincipal,
     SessionDep,
 )
 from app.schemas.catalog import HistoryPage
@@ -124,11 +123,9 @@ def add_item_routes(
         response.headers["ETag"] = catalog_service.etag_of(item)
         return item
 
-    async def get_item(item_id: uuid.UUID, request: Request, principal: OptionalPrincipal) -> Any:
-        # The database from the app itself, not DatabaseDep: on the busiest read, FastAPI's
-        # resolution of one more dependency cost more than the rest of this function.
-        db: Database = request.app.state.db
-        item = await catalog_service.get_item(db, spec, principal=principal, item_id=item_id)
+    async def get_item(item_id: uuid.UUID, read: FastReadDep) -> Any:
+        principal = read.principal
+        item = await catalog_service.get_item(read.db, spec, principal=principal, item_id=item_id)
         etag = catalog_service.etag_of(item, public=principal is None and bool(spec.private_fields))
         return _model_response(read_adapter, item, headers={"ETag": etag})
 

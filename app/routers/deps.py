@@ -1,6 +1,23 @@
-"""Typed dependencies every router declares: the unit of work, settings and principals."""
+"""Typed dependencies every router declares: the unit of work, the database, settings and
+principals. The one module that reads ``request.app.state``: handlers receive dependencies.
+
+Which one a handler takes for the database:
+
+- ``SessionDep``: the request's unit of work, committed before the response is sent. The
+  default: every endpoint that reads or writes through a service taking a session.
+- ``DatabaseDep``: the process's :class:`Database`, for services that open their own short
+  transactions (the idempotent money requests, the ledger export's streamed pages).
+- ``FastReadDep``: the database and the optional caller in one dependency, for reads on
+  the fast read path (``app/core/reads.py``) that the busiest endpoints make outside any
+  unit of work (a catalog item's GET): each dependency FastAPI resolves costs more than
+  such a read's own Python.
+
+A handler takes one of the three (two would hold two connections), plus principals and
+settings as it needs.
+"""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -18,9 +35,18 @@ from app.services import auth as auth_service
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_settings(request: Request) -> Settings:
+def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+async def get_settings(request: Request) -> Settings:
+    return _settings(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -32,8 +58,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Declared with ``scope="function"`` so the commit runs before FastAPI sends anything; a
     failed commit is an error response, never a 2xx.
     """
-    db: Database = request.app.state.db
-    async with db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
+    async with _database(request).unit_of_work(write=request.method not in SAFE_METHODS) as session:
         yield session
 
 
@@ -41,8 +66,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    """The process's database: for work that opens its own transactions or uses the fast
+    read path (``db.reads``)."""
+    return _database(request)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
@@ -79,7 +105,7 @@ class BearerPrincipal(SecurityBase):
                 "Send credentials as 'Authorization: Bearer <token>'.", code="invalid_authorization"
             )
         return await auth_service.authenticate(
-            request.app.state.db, bearer=bearer, settings=request.app.state.settings
+            _database(request), bearer=bearer, settings=_settings(request)
         )
 
 
@@ -95,6 +121,25 @@ async def get_principal(principal: OptionalPrincipal) -> Principal:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+@dataclass(frozen=True, slots=True)
+class FastRead:
+    """What a read on the fast read path needs: the database and who reads (None when
+    anonymous)."""
+
+    db: Database
+    principal: Principal | None
+
+
+class BearerFastRead(BearerPrincipal):
+    """The bearer principal and the database, resolved as one dependency."""
+
+    async def __call__(self, request: Request) -> FastRead:  # type: ignore[override]
+        return FastRead(_database(request), await super().__call__(request))
+
+
+FastReadDep = Annotated[FastRead, Depends(BearerFastRead())]
 
 
 class RequireScope:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
 from app.core.config import Settings
-from app.core.db import Database, RowReader
+from app.core.db import Database
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -20,6 +20,7 @@ from app.core.errors import (
     ValidationFailed,
 )
 from app.core.pagination import KeysetOrder, Page, paginate
+from app.core.reads import RowReader
 from app.core.security import (
     API_KEY_DISPLAY_LENGTH,
     ROLE_SCOPES,
@@ -224,15 +225,16 @@ _TOKEN_USERS = RowReader(User.__table__, ("role", "organization_id", "is_active"
 async def authenticate(db: Database, *, bearer: str, settings: Settings) -> Principal:
     """Resolve a bearer credential (access token or API key) to a principal, or 401.
 
-    An access token costs one primary-key read of its user, without a unit of work or the ORM
-    (:class:`RowReader`): every signed-in request pays it. An API key's use is recorded, in a
-    short unit of work of its own, whatever the request then does.
+    An access token costs one primary-key read of its user on the fast read path
+    (:class:`RowReader`), without a unit of work or the ORM: every signed-in request pays it.
+    An API key's use is recorded, in a short unit of work of its own, whatever the request
+    then does.
     """
     if is_api_key(bearer):
         async with db.unit_of_work(write=True) as session:
             return await _authenticate_api_key(session, key=bearer, settings=settings)
     user_id = decode_access_token(bearer, signing_key=settings.signing_key())
-    user = await _TOKEN_USERS.fetch(db, user_id)
+    user = await _TOKEN_USERS.fetch(db.reads, user_id)
     if user is None or not user["is_active"]:
         raise Unauthorized("The account no longer exists or is disabled.", code="invalid_token")
     role = Role(user["role"])

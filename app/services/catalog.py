@@ -12,12 +12,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Table,
     and_,
     bindparam,
     not_,
@@ -34,7 +35,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import bulk, search
 from app.core.calendar import utcnow
-from app.core.db import Database, RowReader, after_commit
+from app.core.db import Database, after_commit
 from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,
@@ -53,7 +54,9 @@ from app.core.pagination import (
     encode_cursor,
     paginate,
 )
+from app.core.reads import RowReader
 from app.core.security import Principal, Scope
+from app.core.sql import select_sql
 from app.models.catalog import (
     CatalogGeneration,
     CatalogHistory,
@@ -76,6 +79,10 @@ IMPORT_MAX_ITEMS = 1000
 ValuesCheck = Callable[
     [AsyncSession, Principal, Sequence[Mapping[str, Any]]], Awaitable[list[list[FieldError]]]
 ]
+
+
+#: Search text: written for the index, never read back.
+_UNREAD_COLUMNS = frozenset({"search_title", "search_body"})
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,13 @@ class CatalogSpec(Generic[M]):
     list_omits: tuple[str, ...] = ()
     """Long fields lists and search hits leave out (a policy's full text)."""
     check: ValuesCheck | None = None
+    reader: RowReader = field(init=False, repr=False, compare=False)
+    """One item's fields by id, on the fast read path (:func:`get_item`)."""
+
+    def __post_init__(self) -> None:
+        table = self.model.__table__
+        columns = [c.name for c in table.columns if c.name not in _UNREAD_COLUMNS]
+        object.__setattr__(self, "reader", RowReader(table, columns))
 
     def newest(self) -> KeysetOrder:
         return KeysetOrder(f"{self.name}:newest", (self.model.created_at, self.model.id))
@@ -109,19 +123,6 @@ class CatalogSpec(Generic[M]):
         return KeysetOrder(
             f"{self.name}:oldest", (self.model.created_at, self.model.id), descending=False
         )
-
-
-_READERS: dict[str, RowReader] = {}
-_UNREAD_COLUMNS = frozenset({"search_title", "search_body"})
-
-
-def _reader(spec: CatalogSpec[Any]) -> RowReader:
-    reader = _READERS.get(spec.name)
-    if reader is None:
-        table = spec.model.__table__
-        reader = RowReader(table, [c.name for c in table.columns if c.name not in _UNREAD_COLUMNS])
-        _READERS[spec.name] = reader
-    return reader
 
 
 class Redacted:
@@ -306,10 +307,10 @@ async def get_item(
 ) -> dict[str, Any]:
     """One item's fields; unpublished ones exist only for their owners and staff.
 
-    The busiest read of the platform, so it reads one row on a pooled connection outside the
-    request's unit of work (it writes nothing) and without the ORM (RowReader).
+    The busiest read of the platform, so it reads one row on the fast read path (the spec's
+    RowReader): outside the request's unit of work (it writes nothing), without the ORM.
     """
-    row = await _reader(spec).fetch(db, item_id)
+    row = await spec.reader.fetch(db.reads, item_id)
     if row is None:
         raise NotFound(f"No {spec.noun} {item_id}.")
     if row["status"] != CatalogStatus.published.value and not (
@@ -390,7 +391,7 @@ def _external_id_taken(spec: CatalogSpec[Any], external_id: Any) -> Conflict:
 # --- generations: what cached list answers are checked against ----------------------------
 
 _CHANGED_CATALOGS = "innoshare.changed_catalogs"
-_GENERATIONS_SQL = "SELECT catalog, generation FROM catalog_generations"
+_GENERATIONS_SQL = select_sql(cast(Table, CatalogGeneration.__table__), ("catalog", "generation"))
 
 
 def note_changed(session: AsyncSession, names: Iterable[str]) -> None:
@@ -418,9 +419,10 @@ async def _raise_generations(session: AsyncSession) -> None:
 
 
 async def read_generations(db: Database) -> dict[str, int]:
-    """Every catalog's generation, outside any unit of work (read on every cached list)."""
+    """Every catalog's generation, on the fast read path (read on every cached list)."""
     return {
-        str(name): int(generation) for name, generation in await db.fetch_rows(_GENERATIONS_SQL)
+        str(name): int(generation)
+        for name, generation in await db.reads.fetch_rows(_GENERATIONS_SQL)
     }
 
 

@@ -268,11 +268,11 @@ async def test_committed_changes_show_at_once_on_a_real_database(
             hits = _cache_count("hit")
             assert _titles(await client.get("/v1/technologies", params=search)) == []
             assert _cache_count("hit") == hits + 1
-            assert await database.fetch_rows(
+            assert await database.reads.fetch_rows(
                 "SELECT generation FROM catalog_generations WHERE catalog = 'technologies'"
             ) == [(0,)]
             _, item = await _member_with_item(client, None, settings, f"真实提交 {marker}", member)
-            assert await database.fetch_rows(
+            assert await database.reads.fetch_rows(
                 "SELECT generation FROM catalog_generations WHERE catalog = 'technologies'"
             ) == [(2,)]  # created, then published
             assert _titles(await client.get("/v1/technologies", params=search)) == [item["title"]]

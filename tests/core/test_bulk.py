@@ -71,3 +71,12 @@ async def test_a_violated_constraint_is_an_integrity_error(session: AsyncSession
     [entry] = _entries(1)
     with pytest.raises(IntegrityError):
         await bulk.insert_rows(session, CatalogHistory, [entry, {**entry, "version": 2}])
+
+
+async def test_a_column_the_table_lacks_fails_before_any_sql(session: AsyncSession) -> None:
+    """Statement text names columns through the table: a renamed one is a KeyError, not SQL."""
+    [entry] = _entries(1)
+    entry["acted_by"] = entry.pop("actor_id")
+    with pytest.raises(KeyError, match="acted_by"):
+        await bulk.insert_rows(session, CatalogHistory, [entry])
+    assert await _read_back(session, [entry["id"]]) == []

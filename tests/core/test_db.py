@@ -12,7 +12,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from app.core.db import Database, RowReader, after_commit, create_engine
+from app.core.db import Database, after_commit, create_engine
+from app.core.reads import RowReader
 from app.core.security import Role
 from app.core.sql import execute_sql
 from app.main import create_app
@@ -128,31 +129,31 @@ async def test_row_reads_return_connections_and_discard_dead_ones(engine: AsyncE
     reader = RowReader(Organization.__table__, ["id", "name"])
     pool = database.engine.sync_engine.pool
     try:
-        assert await reader.fetch(database, uuid.uuid4()) is None
+        assert await reader.fetch(database.reads, uuid.uuid4()) is None
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
-        async with database.driver_connection() as driver:
+        async with database.reads.driver_connection() as driver:
             backend = driver.get_server_pid()
         async with engine.connect() as other:
             await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
         await asyncio.sleep(0.2)  # the pooled connection hears of it while idle
         dead = (asyncpg.PostgresError, asyncpg.InterfaceError, InternalClientError, OSError)
         with pytest.raises(dead):
-            await reader.fetch(database, uuid.uuid4())
+            await reader.fetch(database.reads, uuid.uuid4())
         assert pool.checkedout() == 0  # type: ignore[attr-defined]
-        assert await reader.fetch(database, uuid.uuid4()) is None
-        async with database.driver_connection() as driver:
+        assert await reader.fetch(database.reads, uuid.uuid4()) is None
+        async with database.reads.driver_connection() as driver:
             assert driver.get_server_pid() != backend
         # An error of the statement itself keeps the connection.
         backends: list[int] = []
 
         async def divide_by_zero() -> None:
-            async with database.driver_connection() as driver:
+            async with database.reads.driver_connection() as driver:
                 backends.append(driver.get_server_pid())
                 await driver.fetchval("SELECT 1 / 0")
 
         with pytest.raises(asyncpg.DataError):
             await divide_by_zero()
-        async with database.driver_connection() as driver:
+        async with database.reads.driver_connection() as driver:
             assert driver.get_server_pid() == backends[0]
     finally:
         await database.dispose()
@@ -176,7 +177,7 @@ async def test_after_commit_actions_run_once_in_their_own_transaction(
         raise RuntimeError("boom")
 
     async def generations() -> set[int]:
-        rows = await database.fetch_rows("SELECT generation FROM catalog_generations")
+        rows = await database.reads.fetch_rows("SELECT generation FROM catalog_generations")
         return {row[0] for row in rows}
 
     try:

@@ -1,0 +1,135 @@
+"""The fast read path: reads outside any unit of work, by the cheapest route each backend has.
+
+A handler's unit of work (``SessionDep``) costs a session, a transaction and the ORM; the
+busiest reads of the platform need none of that. They read here instead, on a connection of
+their own that runs without a transaction, and see what is committed:
+
+- :class:`RowReader`: one primary-key lookup of chosen columns (a catalog item's GET, an
+  access token's user). On PostgreSQL a prepared statement straight on a pooled asyncpg
+  connection; elsewhere an ordinary Core query.
+- :meth:`Reads.fetch_rows`: the rows of one small parameterless query (the response cache's
+  generations, read on every anonymous list). On SQLite a private ``sqlite3`` connection of
+  this process, queried in the event loop's own thread.
+
+Both skip SQLAlchemy's connection, execution and result machinery, which cost several times
+the query itself (bench/README.md). Anything that writes, or must read what its own
+transaction wrote, uses the unit of work instead (``app/core/db.py``).
+"""
+
+import sqlite3
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from asyncpg import PostgresError  # type: ignore[import-untyped]
+from sqlalchemy import FromClause, Table, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
+
+from app.core.metrics import add_database_time
+from app.core.sql import select_sql
+
+
+class Reads:
+    """The fast read path of one process's database (``Database.reads``)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        # Reads need no transaction: BEGIN and COMMIT would be two more round trips.
+        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.is_postgresql = engine.dialect.name == "postgresql"
+        self._sqlite_reader: sqlite3.Connection | None = None
+
+    def connection(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A pooled connection for reads outside any unit of work (no transaction)."""
+        return self._engine.connect()
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's own driver (asyncpg) connection, outside any transaction.
+
+        Checked out of the pool directly: an :class:`AsyncConnection` would cost three
+        greenlet switches, a task and its isolation-level bookkeeping per checkout, more
+        than the primary-key lookup it serves. An error the server reports for a statement
+        leaves the connection usable; after any other (the connection lost or killed, the
+        protocol out of step, the read cancelled half way) it is discarded, not pooled.
+        """
+        pooled = await self._engine.raw_connection()
+        driver = pooled.driver_connection
+        try:
+            yield driver
+        except BaseException as error:
+            if driver is None or driver.is_closed() or not isinstance(error, PostgresError):
+                pooled.invalidate(error if isinstance(error, Exception) else None)
+            raise
+        finally:
+            # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.
+            await greenlet_spawn(pooled.close)
+
+    async def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of one small parameterless query: per-request bookkeeping (the response
+        cache's generations) must cost less than the work it saves.
+
+        PostgreSQL: a pooled asyncpg connection (:meth:`driver_connection`). SQLite: a plain
+        ``sqlite3`` connection of this process, read-only, queried in the event loop's own
+        thread: a few rows from the page cache take microseconds, where handing the query to
+        aiosqlite's thread and back through SQLAlchemy took over a millisecond of CPU. A WAL
+        reader takes no lock a writer holds, and a short busy timeout bounds the rare wait (a
+        checkpoint); an in-memory database has no second connection, so it takes the pool's.
+        """
+        started = time.perf_counter()
+        try:
+            if self.is_postgresql:
+                async with self.driver_connection() as driver:
+                    return [tuple(record) for record in await driver.fetch(sql)]
+            path = self._engine.url.database
+            if not path or path == ":memory:" or path.startswith("file:"):
+                async with self.connection() as connection:
+                    return [tuple(row) for row in await connection.exec_driver_sql(sql)]
+            if self._sqlite_reader is None:
+                self._sqlite_reader = sqlite3.connect(
+                    f"{Path(path).resolve().as_uri()}?mode=ro",
+                    uri=True,
+                    timeout=0.05,
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            return self._sqlite_reader.execute(sql).fetchall()
+        finally:
+            add_database_time(time.perf_counter() - started)
+
+    def close(self) -> None:
+        """Close the private SQLite reader (the pool is the engine's to dispose of)."""
+        if self._sqlite_reader is not None:
+            self._sqlite_reader.close()
+            self._sqlite_reader = None
+
+
+class RowReader:
+    """One primary-key lookup of chosen columns, on the fast read path.
+
+    Built once, at import time, from the table: a renamed column fails when the module
+    loads. PostgreSQL gets the statement as text for asyncpg (``SELECT … WHERE id = $1``),
+    other backends the same query through SQLAlchemy Core.
+    """
+
+    def __init__(self, table: FromClause, columns: Sequence[str]) -> None:
+        assert isinstance(table, Table)  # a model's __table__
+        self.columns = tuple(columns)
+        self._select = select(*(table.c[name] for name in self.columns)).where(
+            table.c.id == bindparam("id")
+        )
+        self._postgresql_sql = select_sql(table, self.columns, where=("id",))
+
+    async def fetch(self, reads: Reads, key: uuid.UUID) -> dict[str, Any] | None:
+        if reads.is_postgresql:
+            async with reads.driver_connection() as driver:
+                started = time.perf_counter()
+                record = await driver.fetchrow(self._postgresql_sql, key)
+                add_database_time(time.perf_counter() - started)
+            return dict(record.items()) if record is not None else None
+        async with reads.connection() as connection:
+            row = (await connection.execute(self._select, {"id": key})).mappings().first()
+        return dict(row) if row is not None else None
