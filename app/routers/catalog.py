@@ -181,58 +181,33 @@ def add_item_routes(
         )
 
     writes = problem_responses(401, 403, 404, 409, 412, 422)
-    router.add_api_route(
-        "",
-        create_item,
-        methods=["POST"],
-        status_code=status.HTTP_201_CREATED,
-        response_model=read,
-        responses=problem_responses(401, 403, 409, 422),
-        name=f"create_{noun}",
-        description=f"Create a {label} as a draft, owned by your organization.",
-    )
-    router.add_api_route(
-        "/{item_id}",
-        get_item,
-        methods=["GET"],
-        response_model=read,
-        responses=problem_responses(404, 422),
-        name=f"get_{noun}",
-        description=f"Get one {label}; drafts and withdrawn ones only for their owners.",
-    )
-    router.add_api_route(
-        "/{item_id}",
-        update_item,
-        methods=["PATCH"],
-        response_model=read,
-        responses=writes,
-        name=f"update_{noun}",
-        description=f"Change a {label}'s fields; an unchanged value writes nothing.",
-    )
-    router.add_api_route(
-        "/{item_id}/publish",
-        transition(HistoryAction.publish),
-        methods=["POST"],
-        response_model=read,
-        responses=writes,
-        name=f"publish_{noun}",
-        description=f"Publish a draft {label}: everyone can see it.",
-    )
-    router.add_api_route(
-        "/{item_id}/withdraw",
-        transition(HistoryAction.withdraw),
-        methods=["POST"],
-        response_model=read,
-        responses=writes,
-        name=f"withdraw_{noun}",
-        description=f"Withdraw a {label} from the catalog; this is final.",
-    )
-    router.add_api_route(
-        "/{item_id}/history",
-        item_history,
-        methods=["GET"],
-        response_model=HistoryPage,
-        responses=problem_responses(400, 401, 403, 404, 422),
-        name=f"list_{noun}_history",
-        description=f"Who changed the {label}, what and when (owners and staff).",
-    )
+    # path, method, endpoint, status, response model, errors, operation, description
+    routes: list[tuple[str, str, Any, int, Any, Any, str, str]] = [
+        ("", "POST", create_item, status.HTTP_201_CREATED, read,
+         problem_responses(401, 403, 409, 422), f"create_{noun}",
+         f"Create a {label} as a draft, owned by your organization."),
+        ("/{item_id}", "GET", get_item, status.HTTP_200_OK, read,
+         problem_responses(404, 422), f"get_{noun}",
+         f"Get one {label}; drafts and withdrawn ones only for their owners."),
+        ("/{item_id}", "PATCH", update_item, status.HTTP_200_OK, read, writes,
+         f"update_{noun}", f"Change a {label}'s fields; an unchanged value writes nothing."),
+        ("/{item_id}/publish", "POST", transition(HistoryAction.publish), status.HTTP_200_OK,
+         read, writes, f"publish_{noun}", f"Publish a draft {label}: everyone can see it."),
+        ("/{item_id}/withdraw", "POST", transition(HistoryAction.withdraw), status.HTTP_200_OK,
+         read, writes, f"withdraw_{noun}",
+         f"Withdraw a {label} from the catalog; this is final."),
+        ("/{item_id}/history", "GET", item_history, status.HTTP_200_OK, HistoryPage,
+         problem_responses(400, 401, 403, 404, 422), f"list_{noun}_history",
+         f"Who changed the {label}, what and when (owners and staff)."),
+    ]  # fmt: skip
+    for path, method, endpoint, status_code, model, errors, name, description in routes:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            status_code=status_code,
+            response_model=model,
+            responses=errors,
+            name=name,
+            description=description,
+        )
