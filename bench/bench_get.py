@@ -185,6 +185,29 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_env(
+    database_url: str,
+    *,
+    secret_key: str | None = None,
+    pool_size: int | None = None,
+    workers: int = 1,
+    workdir: Path | None = None,
+) -> dict[str, str]:
+    """The environment the app's server runs with under a benchmark."""
+    env = {
+        "INNOSHARE_DATABASE_URL": database_url,
+        "INNOSHARE_SECRET_KEY": secret_key or secrets.token_urlsafe(48),
+        "INNOSHARE_LOG_LEVEL": "WARNING",
+    }
+    if pool_size is not None:
+        env["INNOSHARE_DATABASE_POOL_SIZE"] = str(pool_size)
+    if workers > 1:  # as `innoshare serve --workers N` does
+        assert workdir is not None, "several workers share their metrics through a directory"
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "metrics")
+        (workdir / "metrics").mkdir()
+    return env
+
+
 def uvicorn_command(app: str, port: int, workers: int, extra: list[str]) -> list[str]:
     """The same uvicorn settings for both targets, as `innoshare serve` has them."""
     return [
@@ -350,14 +373,7 @@ def measure_real(
     """Serve the real app; return its figures and one response body for the baseline."""
     port = free_port()
     url = f"http://127.0.0.1:{port}{path}"
-    env = {
-        "INNOSHARE_DATABASE_URL": database_url,
-        "INNOSHARE_SECRET_KEY": secrets.token_urlsafe(48),
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-    }
-    if options.workers > 1:  # as `innoshare serve --workers N` does
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "metrics")
-        (workdir / "metrics").mkdir()
+    env = server_env(database_url, workers=options.workers, workdir=workdir)
     command = uvicorn_command("app.main:create_app", port, options.workers, [])
     with running_server(command, env, url, workdir / "real.log"):
         status, body = http_get(url)

@@ -53,6 +53,7 @@ from bench_get import (
     random_credit_code,
     run_bench,
     running_server,
+    server_env,
     uvicorn_command,
 )
 from bench_results import merge_results, run_header
@@ -465,11 +466,7 @@ def run(options: Options, workdir: Path) -> int:
     gc.freeze()
 
     port = free_port()
-    env = {
-        "INNOSHARE_DATABASE_URL": database_url,
-        "INNOSHARE_SECRET_KEY": secrets.token_urlsafe(48),
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-    }
+    env = server_env(database_url)
     command = uvicorn_command("app.main:create_app", port, 1, [])
     base_url = f"http://127.0.0.1:{port}"
     with (

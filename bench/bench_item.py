@@ -18,7 +18,6 @@ bench/README.md.
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import sys
 import uuid
@@ -48,6 +47,7 @@ from bench_get import (
     run_bench,
     running_server,
     sample_organization,
+    server_env,
     staff_principal,
     uvicorn_command,
 )
@@ -283,12 +283,7 @@ def measure_target(
     url = f"http://127.0.0.1:{port}{path}"
     if target == "app":
         command = uvicorn_command("app.main:create_app", port, 1, [])
-        env = {
-            "INNOSHARE_DATABASE_URL": options.database_url,
-            "INNOSHARE_SECRET_KEY": secrets.token_urlsafe(48),
-            "INNOSHARE_LOG_LEVEL": "WARNING",
-            "INNOSHARE_DATABASE_POOL_SIZE": str(APP_POOL_SIZE),
-        }
+        env = server_env(options.database_url, pool_size=APP_POOL_SIZE)
     else:
         command = uvicorn_command("raw_item:create_app", port, 1, ["--app-dir", str(BENCH_DIR)])
         env = {"BENCH_DATABASE_DSN": plain_dsn(options.database_url)}

@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bench_get import PROJECT_ROOT, free_port, innoshare, migrate, running_server, uvicorn_command
+from bench_get import (
+    PROJECT_ROOT,
+    free_port,
+    innoshare,
+    migrate,
+    running_server,
+    server_env,
+    uvicorn_command,
+)
 from bench_results import merge_results, run_header
 from loadgen import percentile_ms
 
@@ -183,12 +191,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     port = free_port()
-    env = {
-        "INNOSHARE_DATABASE_URL": args.database_url,
-        "INNOSHARE_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-        "INNOSHARE_DATABASE_POOL_SIZE": str(max(10, args.concurrency)),
-    }
+    env = server_env(args.database_url, pool_size=max(10, args.concurrency))
     if args.response_cache == "off":
         env["INNOSHARE_RESPONSE_CACHE_MB"] = "0"
     paths = [(label, _path(params)) for label, params in QUERIES]

@@ -52,6 +52,7 @@ from bare_transfer_app import POOL_ENV as BARE_POOL_ENV
 from bench_get import (
     BENCH_DIR,
     bench_parser,
+    bench_session,
     free_port,
     migrate,
     options_from,
@@ -60,6 +61,7 @@ from bench_get import (
     require_postgresql,
     run_bench,
     running_server,
+    server_env,
     staff_principal,
     uvicorn_command,
 )
@@ -67,8 +69,7 @@ from bench_item import cpu_seconds, plain_dsn, postgres_cpu, postgres_cpu_since,
 from bench_results import merge_results, run_header
 from loadgen import percentile_ms
 
-from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP, normalize_database_url
-from app.core.db import Database, create_engine
+from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP
 from app.core.security import (
     Role,
     create_access_token,
@@ -136,7 +137,7 @@ class Market:
     deals: list[list[str]]
 
 
-def _user(role: Role, organization_id: uuid.UUID | None, password_hash: str) -> User:
+def bench_user(role: Role, organization_id: uuid.UUID | None, password_hash: str) -> User:
     return User(
         email=f"bench-{role.value}-{uuid.uuid4().hex[:12]}@innoshare.test",
         password_hash=password_hash,
@@ -193,66 +194,62 @@ async def publish_technologies(session: Any, sellers: list[Organization]) -> lis
 
 
 async def build_market(options: Options, signing_key: str) -> Market:
-    db = Database(create_engine(normalize_database_url(options.database_url)))
     rng = random.Random(20261125)
     password_hash = hash_password_sync(secrets.token_urlsafe(16))  # nobody signs in
-    try:
-        async with db.unit_of_work(write=True) as session:
-            buyers = await create_organizations(
-                session,
-                OrganizationKind.enterprise,
-                [f"郑州{n:03d}号智能装备有限公司" for n in range(options.buyers)],
-            )
-            sellers = await create_organizations(
-                session,
-                OrganizationKind.university,
-                [
-                    f"{SELLER_NAMES[n % len(SELLER_NAMES)]}第{n + 1}技术转移中心"
-                    for n in range(options.sellers)
-                ],
-            )
-            technologies = await publish_technologies(session, sellers)
-            # Sellers' payable accounts exist once they have been paid: create them now, so
-            # the measurement is the steady state, not the race to create them.
-            for seller in sellers:
-                await ledger_accounts.organization_account(session, seller.id)
-            operator = _user(Role.operator, None, password_hash)
-            auditor = _user(Role.auditor, None, password_hash)
-            members = [_user(Role.member, buyer.id, password_hash) for buyer in buyers]
-            session.add_all([operator, auditor, *members])
-            await session.flush()
-        deals: list[list[str]] = [[] for _ in range(options.concurrency)]
-        categories = list(ContractCategory)
-        for client in range(options.concurrency):
-            member = members[client % len(members)]
-            principal = principal_of(member)
-            async with db.unit_of_work(write=True) as session:
-                for _ in range(options.deals_per_client):
-                    category = rng.choice(categories)
-                    values = deals_service.DealInput(
-                        technology_id=rng.choice(technologies),
-                        title=f"{DEAL_TITLES[category]}合同 BENCH-{uuid.uuid4().hex[:8]}",
-                        category=category,
-                        gross_fen=rng.randrange(1_000_000, 500_000_000),
-                    )
-                    deal = await deals_service.create_deal(
-                        session,
-                        principal,
-                        values,
-                        fee_rate_bp=DEFAULT_FEE_RATE_BP,
-                        tax_rate_bp=DEFAULT_TAX_RATE_BP,
-                    )
-                    deals[client].append(str(deal.id))
-        return Market(
-            operator_token=_token(operator, signing_key),
-            auditor_token=_token(auditor, signing_key),
-            buyer_tokens=[
-                _token(members[c % len(members)], signing_key) for c in range(options.concurrency)
-            ],
-            deals=deals,
+    async with bench_session(options.database_url) as session:
+        buyers = await create_organizations(
+            session,
+            OrganizationKind.enterprise,
+            [f"郑州{n:03d}号智能装备有限公司" for n in range(options.buyers)],
         )
-    finally:
-        await db.dispose()
+        sellers = await create_organizations(
+            session,
+            OrganizationKind.university,
+            [
+                f"{SELLER_NAMES[n % len(SELLER_NAMES)]}第{n + 1}技术转移中心"
+                for n in range(options.sellers)
+            ],
+        )
+        technologies = await publish_technologies(session, sellers)
+        # Sellers' payable accounts exist once they have been paid: create them now, so
+        # the measurement is the steady state, not the race to create them.
+        for seller in sellers:
+            await ledger_accounts.organization_account(session, seller.id)
+        operator = bench_user(Role.operator, None, password_hash)
+        auditor = bench_user(Role.auditor, None, password_hash)
+        members = [bench_user(Role.member, buyer.id, password_hash) for buyer in buyers]
+        session.add_all([operator, auditor, *members])
+        await session.flush()
+    deals: list[list[str]] = [[] for _ in range(options.concurrency)]
+    categories = list(ContractCategory)
+    for client in range(options.concurrency):
+        member = members[client % len(members)]
+        principal = principal_of(member)
+        async with bench_session(options.database_url) as session:
+            for _ in range(options.deals_per_client):
+                category = rng.choice(categories)
+                values = deals_service.DealInput(
+                    technology_id=rng.choice(technologies),
+                    title=f"{DEAL_TITLES[category]}合同 BENCH-{uuid.uuid4().hex[:8]}",
+                    category=category,
+                    gross_fen=rng.randrange(1_000_000, 500_000_000),
+                )
+                deal = await deals_service.create_deal(
+                    session,
+                    principal,
+                    values,
+                    fee_rate_bp=DEFAULT_FEE_RATE_BP,
+                    tax_rate_bp=DEFAULT_TAX_RATE_BP,
+                )
+                deals[client].append(str(deal.id))
+    return Market(
+        operator_token=_token(operator, signing_key),
+        auditor_token=_token(auditor, signing_key),
+        buyer_tokens=[
+            _token(members[c % len(members)], signing_key) for c in range(options.concurrency)
+        ],
+        deals=deals,
+    )
 
 
 # --- the clients -----------------------------------------------------------------------------
@@ -824,15 +821,13 @@ def run(options: Options, workdir: Path) -> int:
     print("building the market…", file=sys.stderr, flush=True)
     market = asyncio.run(build_market(options, signing_key))
     port = free_port()
-    env = {
-        "INNOSHARE_DATABASE_URL": options.database_url,
-        "INNOSHARE_SECRET_KEY": signing_key,
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-        "INNOSHARE_DATABASE_POOL_SIZE": str(options.concurrency),
-    }
-    if options.workers > 1:
-        env["PROMETHEUS_MULTIPROC_DIR"] = str(workdir / "metrics")
-        (workdir / "metrics").mkdir()
+    env = server_env(
+        options.database_url,
+        secret_key=signing_key,
+        pool_size=options.concurrency,
+        workers=options.workers,
+        workdir=workdir,
+    )
     command = uvicorn_command("app.main:create_app", port, options.workers, [])
     log = workdir / "app.log"
     base = f"http://127.0.0.1:{port}"

@@ -51,6 +51,7 @@ import asyncpg
 from bench_get import (
     BENCH_DIR,
     bench_parser,
+    bench_session,
     free_port,
     migrate,
     options_from,
@@ -58,22 +59,20 @@ from bench_get import (
     require_postgresql,
     run_bench,
     running_server,
+    server_env,
     uvicorn_command,
 )
 from bench_item import plain_dsn
 from bench_results import merge_results, run_header
-from bench_settle import create_organizations, publish_technologies
+from bench_settle import bench_user, create_organizations, publish_technologies
 from loadgen import percentile_ms
 
 from app.core.config import (
     DEFAULT_FEE_RATE_BP,
     DEFAULT_TAX_RATE_BP,
     get_settings,
-    normalize_database_url,
 )
-from app.core.db import Database, create_engine
 from app.core.security import Role, create_access_token, hash_password_sync
-from app.models.auth import User
 from app.models.deals import ContractCategory
 from app.models.ledger import GENESIS_HASH, LEDGER_CHAINS, EntryKind
 from app.models.orgs import OrganizationKind
@@ -413,59 +412,35 @@ def chain_rows(
 
 async def build_parties(options: Options, signing_key: str) -> tuple[Parties, str]:
     """Organizations, technologies and users through the app's models and services."""
-    db = Database(create_engine(normalize_database_url(options.database_url)))
     password_hash = hash_password_sync(secrets.token_urlsafe(16))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            buyers = await create_organizations(
-                session,
-                OrganizationKind.enterprise,
-                [f"河南{n:03d}号高新技术企业有限公司" for n in range(options.buyers)],
-            )
-            sellers = []
-            for n in range(options.sellers):
-                kind = SELLER_KINDS[n % len(SELLER_KINDS)]
-                sellers += await create_organizations(
-                    session, kind, [f"中原第{n + 1}技术转移研究院"]
-                )
-            technologies = await publish_technologies(session, sellers)
-            users = [
-                User(
-                    email=f"bench-{role.value}-{uuid.uuid4().hex[:12]}@innoshare.test",
-                    password_hash=password_hash,
-                    role=role,
-                    organization_id=None,
-                    is_active=True,
-                )
-                for role in (Role.operator, Role.auditor)
-            ]
-            members = {
-                buyer.id: User(
-                    email=f"bench-member-{uuid.uuid4().hex[:12]}@innoshare.test",
-                    password_hash=password_hash,
-                    role=Role.member,
-                    organization_id=buyer.id,
-                    is_active=True,
-                )
-                for buyer in buyers
-            }
-            session.add_all([*users, *members.values()])
-            await session.flush()
-            operator, auditor = users
-            token = create_access_token(
-                user_id=auditor.id, role=auditor.role, signing_key=signing_key, ttl_seconds=3600
-            )
-            parties = Parties(
-                buyers=[b.id for b in buyers],
-                sellers=[s.id for s in sellers],
-                technologies={s.id: t for s, t in zip(sellers, technologies, strict=True)},
-                seller_accounts={s.id: uuid.uuid4() for s in sellers},
-                operator=f"user:{operator.id}",
-                buyer_members={b: f"user:{m.id}" for b, m in members.items()},
-            )
-            return parties, token
-    finally:
-        await db.dispose()
+    async with bench_session(options.database_url) as session:
+        buyers = await create_organizations(
+            session,
+            OrganizationKind.enterprise,
+            [f"河南{n:03d}号高新技术企业有限公司" for n in range(options.buyers)],
+        )
+        sellers = []
+        for n in range(options.sellers):
+            kind = SELLER_KINDS[n % len(SELLER_KINDS)]
+            sellers += await create_organizations(session, kind, [f"中原第{n + 1}技术转移研究院"])
+        technologies = await publish_technologies(session, sellers)
+        users = [bench_user(role, None, password_hash) for role in (Role.operator, Role.auditor)]
+        members = {buyer.id: bench_user(Role.member, buyer.id, password_hash) for buyer in buyers}
+        session.add_all([*users, *members.values()])
+        await session.flush()
+        operator, auditor = users
+        token = create_access_token(
+            user_id=auditor.id, role=auditor.role, signing_key=signing_key, ttl_seconds=3600
+        )
+        parties = Parties(
+            buyers=[b.id for b in buyers],
+            sellers=[s.id for s in sellers],
+            technologies={s.id: t for s, t in zip(sellers, technologies, strict=True)},
+            seller_accounts={s.id: uuid.uuid4() for s in sellers},
+            operator=f"user:{operator.id}",
+            buyer_members={b: f"user:{m.id}" for b, m in members.items()},
+        )
+        return parties, token
 
 
 async def load(options: Options, parties: Parties, generated: Generated) -> dict[str, float]:
@@ -520,12 +495,8 @@ async def rebuild_kept_totals(options: Options) -> dict[str, float]:
     """The COPY bypassed ``post_entry``, which keeps the auditors' totals: rebuild them as
     ``innoshare rebuild-totals`` does (same function, the configured time zone)."""
     started = time.perf_counter()
-    db = Database(create_engine(normalize_database_url(options.database_url)))
-    try:
-        async with db.unit_of_work(write=True) as session:
-            await ledger_rollup.rebuild_totals(session, zone=get_settings().timezone)
-    finally:
-        await db.dispose()
+    async with bench_session(options.database_url) as session:
+        await ledger_rollup.rebuild_totals(session, zone=get_settings().timezone)
     timings = {"rebuild_totals_s": round(time.perf_counter() - started, 1)}
     connection = await asyncpg.connect(plain_dsn(options.database_url))
     try:
@@ -703,11 +674,7 @@ def run(options: Options, workdir: Path) -> int:
         size = asyncio.run(ledger_size(options.database_url))
     print(f"ledger: {size}; load {load_timings}", file=sys.stderr, flush=True)
     port = free_port()
-    env = {
-        "INNOSHARE_DATABASE_URL": options.database_url,
-        "INNOSHARE_SECRET_KEY": signing_key,
-        "INNOSHARE_LOG_LEVEL": "WARNING",
-    }
+    env = server_env(options.database_url, secret_key=signing_key)
     command = uvicorn_command("app.main:create_app", port, 1, [])
     command[1] = str(SERVER_LIFETIME_S)
     variants = [Variant(g, p) for p in (None, "quarter") for g in GROUP_BYS]

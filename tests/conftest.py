@@ -15,7 +15,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 import anyio.to_thread
@@ -281,14 +281,14 @@ async def client(
         yield client
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Path) -> Iterator[str]:
-    """A new, empty database of this test's own (not migrated); dropped afterwards."""
+@asynccontextmanager
+async def fresh_database(directory: Path, label: str = "fresh") -> AsyncIterator[str]:
+    """A new, empty database (not migrated) for the block; dropped when it ends."""
     if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite+aiosqlite:///{directory / f'{label}.db'}"
         return
     admin_dsn, base_name = _admin_dsn(normalize_database_url(TEST_DATABASE_URL))
-    name = f"{base_name}_fresh_{uuid.uuid4().hex[:12]}"
+    name = f"{base_name}_{label}_{uuid.uuid4().hex[:12]}"
 
     async def run(sql: str) -> None:
         conn = await asyncpg.connect(admin_dsn)
@@ -297,7 +297,7 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
         finally:
             await conn.close()
 
-    anyio.run(run, f'CREATE DATABASE "{name}"')
+    await run(f'CREATE DATABASE "{name}"')
     try:
         yield (
             make_url(normalize_database_url(TEST_DATABASE_URL))
@@ -305,7 +305,14 @@ def fresh_database_url(tmp_path: Path) -> Iterator[str]:
             .render_as_string(hide_password=False)
         )
     finally:
-        anyio.run(run, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A new, empty database of this test's own (not migrated); dropped afterwards."""
+    async with fresh_database(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-import asyncpg
 import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import search
-from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP, normalize_database_url
+from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
 from app.demo import catalogs, load
 from app.demo.catalogs import WAN_FEN
@@ -51,7 +49,7 @@ from app.services.ledger import accounts as ledger_accounts
 from app.services.ledger import posting as ledger_posting
 from app.services.ledger import verify as ledger_verify
 from app.services.orgs import is_valid_credit_code
-from tests.conftest import TEST_DATABASE_URL, TEST_SECRET, _admin_dsn, make_settings, migrate
+from tests.conftest import TEST_SECRET, fresh_database, make_settings, migrate
 
 SMALL = SCALES[ScaleName.small]
 SPECS: tuple[CatalogSpec[Any], ...] = (
@@ -144,33 +142,10 @@ async def _rolled_back(database: Database) -> AsyncIterator[AsyncSession]:
         pass
 
 
-@asynccontextmanager
-async def _fresh_database(directory: Path) -> AsyncIterator[str]:
-    """An empty database of the module's own (what ``fresh_database_url`` gives a test)."""
-    if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{directory / 'seeded.db'}"
-        return
-    admin_dsn, base_name = _admin_dsn(normalize_database_url(TEST_DATABASE_URL))
-    name = f"{base_name}_seeded_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield (
-                make_url(normalize_database_url(TEST_DATABASE_URL))
-                .set(database=name)
-                .render_as_string(hide_password=False)
-            )
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="module")
 async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     """One database seeded at the small scale, shared by the tests that only read it."""
-    async with _fresh_database(tmp_path_factory.mktemp("seeded")) as url:
+    async with fresh_database(tmp_path_factory.mktemp("seeded"), "seeded") as url:
         await anyio.to_thread.run_sync(migrate, url)
         await _seed(url, random_seed=7, accounts=False)
         yield url

@@ -80,14 +80,14 @@ async def _open(
     book: Book,
     name: str,
     *,
-    technology: Any,
+    technology: Any = None,
     buyer: Organization,
     category: str,
     gross: str,
     milestones: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "technology_id": str(technology.id),
+        "technology_id": str((technology or book.market.technology).id),
         "buyer_id": str(buyer.id),
         "title": f"技术合同{name}",
         "category": category,
@@ -112,6 +112,42 @@ async def auditor_get(client: AsyncClient, book: Book, path: str, **params: Any)
     got = await client.get(path, params=params, headers=book.market.auditor.headers)
     assert got.status_code == 200, (path, params, got.text)
     return got
+
+
+# The scenario of ``book``: its deals (technology of seller A or B, buyer, category, gross,
+# milestones) and, in order, what happens to them: (instant, deal, action, detail), where a
+# settlement's detail is the milestone's index and a reversal's is its reason.
+DEALS: dict[str, tuple[str, str, str, str, list[dict[str, str]] | None]] = {
+    "D1": ("a", "e1", "transfer", "100000.00", None),
+    "D2": ("b", "e2", "consulting", "20000.05", None),
+    "D3": (
+        "b",
+        "e1",
+        "development",
+        "50000.00",
+        [{"title": "样机交付", "amount": "20000.00"}, {"title": "中试验收", "amount": "30000.00"}],
+    ),
+    "D4": ("a", "e3", "service", "10000.00", None),
+    "D5": ("a", "e3", "transfer", "30000.00", None),
+    "D6": ("a", "e2", "transfer", "40000.00", None),
+}
+STORY: list[tuple[str, str, str, Any]] = [
+    ("2020-01-10T02:00:00Z", "D1", "fund", None),
+    ("2020-01-15T02:00:00Z", "D1", "settle", None),
+    ("2020-02-01T00:00:00Z", "D2", "fund", None),
+    ("2020-03-31T16:30:00Z", "D2", "settle", None),
+    ("2020-04-05T02:00:00Z", "D3", "fund", None),
+    ("2020-05-10T04:00:00Z", "D3", "settle", 0),
+    ("2020-06-01T04:00:00Z", "D3", "refund", None),
+    ("2020-06-10T02:00:00Z", "D4", "fund", None),
+    ("2020-06-30T15:30:00Z", "D4", "settle", None),
+    ("2020-07-02T03:00:00Z", "D4", "reverse", '验收未通过 "重复结算" \\ 退回'),
+    ("2020-08-01T02:00:00Z", "D5", "fund", None),
+    ("2020-08-15T02:00:00Z", "D5", "settle", None),
+    ("2020-08-20T02:00:00Z", "D5", "reverse", "金额录入错误"),
+    ("2020-12-01T02:00:00Z", "D6", "fund", None),
+    ("2020-12-31T17:00:00Z", "D6", "settle", None),
+]
 
 
 @pytest.fixture
@@ -143,80 +179,32 @@ async def book(client: AsyncClient, market: Market, session: AsyncSession, clock
         session, name="洛阳新材料科技股份有限公司", kind=OrganizationKind.enterprise
     )
     b = Book(market, clock, market.seller_org, seller_b, market.buyer_org, e2, e3)
-    tech_a = market.technology
-
-    await _open(
-        client, b, "D1", technology=tech_a, buyer=b.e1, category="transfer", gross="100000.00"
-    )
-    await _act(client, b, "2020-01-10T02:00:00Z", f"/v1/deals/{b.deals['D1']}/fund")
-    await _act(client, b, "2020-01-15T02:00:00Z", f"/v1/deals/{b.deals['D1']}/settle")
-
-    await _open(
-        client,
-        b,
-        "D2",
-        technology=technology_b,
-        buyer=b.e2,
-        category="consulting",
-        gross="20000.05",
-    )
-    await _act(client, b, "2020-02-01T00:00:00Z", f"/v1/deals/{b.deals['D2']}/fund")
-    await _act(client, b, "2020-03-31T16:30:00Z", f"/v1/deals/{b.deals['D2']}/settle")
-
-    d3 = await _open(
-        client,
-        b,
-        "D3",
-        technology=technology_b,
-        buyer=b.e1,
-        category="development",
-        gross="50000.00",
-        milestones=[
-            {"title": "样机交付", "amount": "20000.00"},
-            {"title": "中试验收", "amount": "30000.00"},
-        ],
-    )
-    await _act(client, b, "2020-04-05T02:00:00Z", f"/v1/deals/{b.deals['D3']}/fund")
-    await _act(
-        client,
-        b,
-        "2020-05-10T04:00:00Z",
-        f"/v1/deals/{b.deals['D3']}/settle",
-        {"milestone_id": d3["milestones"][0]["id"]},
-    )
-    await _act(client, b, "2020-06-01T04:00:00Z", f"/v1/deals/{b.deals['D3']}/refund")
-
-    await _open(
-        client, b, "D4", technology=tech_a, buyer=b.e3, category="service", gross="10000.00"
-    )
-    await _act(client, b, "2020-06-10T02:00:00Z", f"/v1/deals/{b.deals['D4']}/fund")
-    await _act(client, b, "2020-06-30T15:30:00Z", f"/v1/deals/{b.deals['D4']}/settle")
-    await _act(
-        client,
-        b,
-        "2020-07-02T03:00:00Z",
-        f"/v1/ledger/entries/{await _settlement_of(client, b, 'D4')}/reverse",
-        {"reason": '验收未通过 "重复结算" \\ 退回'},
-    )
-
-    await _open(
-        client, b, "D5", technology=tech_a, buyer=b.e3, category="transfer", gross="30000.00"
-    )
-    await _act(client, b, "2020-08-01T02:00:00Z", f"/v1/deals/{b.deals['D5']}/fund")
-    await _act(client, b, "2020-08-15T02:00:00Z", f"/v1/deals/{b.deals['D5']}/settle")
-    await _act(
-        client,
-        b,
-        "2020-08-20T02:00:00Z",
-        f"/v1/ledger/entries/{await _settlement_of(client, b, 'D5')}/reverse",
-        {"reason": "金额录入错误"},
-    )
-
-    await _open(
-        client, b, "D6", technology=tech_a, buyer=b.e2, category="transfer", gross="40000.00"
-    )
-    await _act(client, b, "2020-12-01T02:00:00Z", f"/v1/deals/{b.deals['D6']}/fund")
-    await _act(client, b, "2020-12-31T17:00:00Z", f"/v1/deals/{b.deals['D6']}/settle")
+    technologies = {"a": market.technology, "b": technology_b}
+    opened: dict[str, dict[str, Any]] = {}
+    for when, name, action, detail in STORY:
+        if name not in opened:  # each deal is opened (on 2020-01-01) just before its story
+            technology, buyer, category, gross, milestones = DEALS[name]
+            opened[name] = await _open(
+                client,
+                b,
+                name,
+                technology=technologies[technology],
+                buyer=getattr(b, buyer),
+                category=category,
+                gross=gross,
+                milestones=milestones,
+            )
+        if action == "reverse":
+            path = f"/v1/ledger/entries/{await _settlement_of(client, b, name)}/reverse"
+            body: Any = {"reason": detail}
+        else:
+            path = f"/v1/deals/{b.deals[name]}/{action}"
+            body = (
+                None
+                if detail is None
+                else {"milestone_id": opened[name]["milestones"][detail]["id"]}
+            )
+        await _act(client, b, when, path, body)
 
     listed = await auditor_get(client, b, "/v1/ledger/accounts")
     b.accounts = {a["code"]: a["id"] for a in listed.json()["items"]}
@@ -441,7 +429,6 @@ async def test_deals_and_enterprises_are_distinct_counts(client: AsyncClient, bo
         client,
         book,
         "D7",
-        technology=book.market.technology,
         buyer=book.e1,
         category="transfer",
         gross="1000.00",
@@ -629,15 +616,7 @@ async def test_entry_pages_are_stable(client: AsyncClient, book: Book) -> None:
         cursor = page["next_cursor"]
         if len(paged) == 8:
             # an entry written meanwhile (after the last one) neither shifts nor repeats rows
-            await _open(
-                client,
-                book,
-                "D8",
-                technology=book.market.technology,
-                buyer=book.e3,
-                category="service",
-                gross="10.00",
-            )
+            await _open(client, book, "D8", buyer=book.e3, category="service", gross="10.00")
             await _act(client, book, "2021-06-01T00:00:00Z", f"/v1/deals/{book.deals['D8']}/fund")
         if cursor is None:
             break
@@ -871,24 +850,8 @@ async def test_auditors_and_ledger_read_keys_only_read(
     for path, params in reads:
         assert (await client.get(path, params=params)).status_code == 401
 
-    created = await _open(
-        client,
-        book,
-        "D9",
-        technology=book.market.technology,
-        buyer=book.e2,
-        category="service",
-        gross="500.00",
-    )
-    funded = await _open(
-        client,
-        book,
-        "D10",
-        technology=book.market.technology,
-        buyer=book.e2,
-        category="service",
-        gross="800.00",
-    )
+    created = await _open(client, book, "D9", buyer=book.e2, category="service", gross="500.00")
+    funded = await _open(client, book, "D10", buyer=book.e2, category="service", gross="800.00")
     await _act(client, book, "2021-07-01T00:00:00Z", f"/v1/deals/{funded['id']}/fund")
     before = await all_entries(client, book)
     writes: list[tuple[str, Any]] = [
