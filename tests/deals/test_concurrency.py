@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.core.config import Settings
 from app.core.db import Database, create_engine
 from app.main import create_app
 from app.models.deals import Deal, DealStatus
@@ -62,6 +63,32 @@ async def database(migrated_fresh_database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@dataclass(frozen=True)
+class FreshMarket:
+    """A market committed in a database of the test's own, for real concurrent writers."""
+
+    settings: Settings
+    market: Market
+    database: Database
+
+    @property
+    def url(self) -> str:
+        return self.settings.database_url
+
+    def client(self) -> httpx.AsyncClient:
+        """A client of the app in this process, on this database."""
+        transport = httpx.ASGITransport(app=create_app(self.settings, database=self.database))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@pytest.fixture
+async def fresh(migrated_fresh_database_url: str, database: Database) -> FreshMarket:
+    settings = make_settings(migrated_fresh_database_url)
+    async with database.unit_of_work(write=True) as session:
+        market = await build_market(session, settings)
+    return FreshMarket(settings, market, database)
 
 
 def _fen(text: str) -> int:
@@ -217,13 +244,11 @@ async def _entries_by_deal(session: AsyncSession) -> dict[uuid.UUID, list[Journa
 
 @pytest.mark.postgres_only
 async def test_concurrent_settles_and_refunds_move_each_deal_once(
-    migrated_fresh_database_url: str, database: Database
+    fresh: FreshMarket,
 ) -> None:
-    settings = make_settings(migrated_fresh_database_url)
-    async with database.unit_of_work(write=True) as session:
-        market = await build_market(session, settings)
+    market, database = fresh.market, fresh.database
     env = {
-        "INNOSHARE_DATABASE_URL": migrated_fresh_database_url,
+        "INNOSHARE_DATABASE_URL": fresh.url,
         "INNOSHARE_SECRET_KEY": TEST_SECRET,
         "INNOSHARE_LOG_LEVEL": "WARNING",
     }
@@ -342,19 +367,16 @@ async def _lock_waiters(engine: AsyncEngine) -> list[int]:
 
 @pytest.mark.postgres_only
 async def test_a_reversal_holding_the_platform_accounts_does_not_hold_up_settlements(
-    migrated_fresh_database_url: str, database: Database
+    fresh: FreshMarket,
 ) -> None:
     """A reversal locks the accounts it takes money from (the seller's, fee, tax) and then waits
     for a chain when all are busy; settlements post to those same accounts meanwhile (their
     foreign-key checks must not queue behind that lock, or the chains' holders deadlock)."""
-    settings = make_settings(migrated_fresh_database_url)
-    async with database.unit_of_work(write=True) as session:
-        market = await build_market(session, settings)
-    transport = httpx.ASGITransport(app=create_app(settings, database=database))
-    blockers_engine = create_engine(migrated_fresh_database_url, pool_size=LEDGER_CHAINS + 2)
+    market, database = fresh.market, fresh.database
+    blockers_engine = create_engine(fresh.url, pool_size=LEDGER_CHAINS + 2)
     blockers: dict[int, AsyncConnection] = {}
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with fresh.client() as client:
             first = await funded_deal(client, market)
             assert (await post(client, f"/v1/deals/{first['id']}/settle", market.buyer)).is_success
             second = await funded_deal(client, market)
@@ -417,13 +439,10 @@ async def test_a_reversal_holding_the_platform_accounts_does_not_hold_up_settlem
 
 @pytest.mark.postgres_only
 async def test_concurrent_reversals_of_one_entry_write_one(
-    migrated_fresh_database_url: str, database: Database
+    fresh: FreshMarket,
 ) -> None:
-    settings = make_settings(migrated_fresh_database_url)
-    async with database.unit_of_work(write=True) as session:
-        market = await build_market(session, settings)
-    transport = httpx.ASGITransport(app=create_app(settings, database=database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    market, database = fresh.market, fresh.database
+    async with fresh.client() as client:
         deal = await funded_deal(client, market)
         assert (await post(client, f"/v1/deals/{deal['id']}/settle", market.buyer)).is_success
         async with database.unit_of_work(write=False) as session:
@@ -447,15 +466,13 @@ async def test_concurrent_reversals_of_one_entry_write_one(
 
 @pytest.mark.postgres_only
 async def test_concurrent_reversals_of_an_entry_without_a_deal_write_one(
-    migrated_fresh_database_url: str, database: Database
+    fresh: FreshMarket,
 ) -> None:
     """No deal lock serializes these, and reversing a payout takes money from no account that
     must stay positive: only the entry's own row lock keeps the second reversal from failing
     on the one-reversal-per-entry index (a 500)."""
-    settings = make_settings(migrated_fresh_database_url)
-    bank = ledger_accounts.BANK
-    async with database.unit_of_work(write=True) as session:
-        market = await build_market(session, settings)
+    market, bank = fresh.market, ledger_accounts.BANK
+    async with fresh.database.unit_of_work(write=True) as session:
         seller = await ledger_accounts.organization_account(session, market.seller_org.id)
         # the API has no deposits or payouts yet: the ledger service's own entries
         deposit = EntryFacts(kind=EntryKind.funding, created_by="test:deposit", memo="预付款")
@@ -464,8 +481,7 @@ async def test_concurrent_reversals_of_an_entry_without_a_deal_write_one(
         entry_id = await ledger_posting.post_entry(
             session, payout, [(seller, -50_000), (bank, 50_000)]
         )
-    transport = httpx.ASGITransport(app=create_app(settings, database=database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with fresh.client() as client:
         path = f"/v1/ledger/entries/{entry_id}/reverse"
         answers = await asyncio.gather(
             *(post(client, path, market.operator, {"reason": f"第{n}次"}) for n in range(8))
