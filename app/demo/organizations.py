@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import bulk
 from app.demo.corpus import (
     CITY_DIVISIONS,
     ENTERPRISE_BRANDS,
@@ -28,7 +29,7 @@ from app.demo.corpus import (
     KnownOrganization,
 )
 from app.demo.plan import LAUNCH, SeedScale
-from app.demo.rows import Progress, insert_rows
+from app.demo.rows import Progress
 from app.demo.text import new_id
 from app.models.orgs import Organization, OrganizationKind
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
@@ -250,7 +251,7 @@ async def seed_organizations(
             }
         )
     rows.sort(key=lambda r: (r["created_at"], r["id"]))
-    await insert_rows(session, Organization, rows, progress.task("organizations", len(rows)))
+    await bulk.copy_rows(session, Organization, rows, progress.task("organizations", len(rows)))
     return SeededOrganizations(all=organizations, zone=organizations[0], operator=organizations[1])
 
 
