@@ -8,7 +8,7 @@ import math
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -393,17 +393,19 @@ def _write_up(
             "created_at": created,
             "updated_at": deal.times[-1],
             "version": 1,
-            "created_by": SEED_ACTOR,
-            "buyer_id": deal.buyer.id,
-            "seller_id": deal.technology.owner.id,
-            "technology_id": deal.technology.id,
-            "category": deal.category,
-            "title": deal.title,
-            "terms": deal.terms,
-            "gross_fen": gross,
-            "fee_rate_bp": fee_rate,
-            "tax_rate_bp": tax_rate,
-            **asdict(state),
+            **deals_service.new_deal_values(
+                buyer_id=deal.buyer.id,
+                seller_id=deal.technology.owner.id,
+                technology_id=deal.technology.id,
+                category=deal.category,
+                title=deal.title,
+                terms=deal.terms,
+                gross_fen=gross,
+                fee_rate_bp=DEFAULT_FEE_RATE_BP,
+                tax_rate_bp=DEFAULT_TAX_RATE_BP,
+                created_by=SEED_ACTOR,
+                state=state,
+            ),
         }
     )
     books.milestones += milestones
