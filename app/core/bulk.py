@@ -116,7 +116,10 @@ def _bound_columns(
     bound = []
     for name in columns:
         values = [row[name] for row in rows]
-        process = table.c[name].type.bind_processor(dialect)
+        # The dialect's own type binds: SQLite's DATETIME writes the microseconds even when
+        # they are 0, as the ORM's statements do (the generic type's processor leaves that to
+        # the driver, which drops them).
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         # NULL stays SQL NULL (a JSON column's processor would make it JSON 'null').
         bound.append(
             values if process is None else [None if v is None else process(v) for v in values]
