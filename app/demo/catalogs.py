@@ -6,6 +6,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,17 +43,50 @@ from app.demo.text import (
     utility_model_title,
 )
 from app.models.catalog import CatalogStatus
-from app.models.financial_products import FinancialProduct, FinancialProductKind
-from app.models.ip_assets import IPAsset, IPKind, LegalStatus
+from app.models.financial_products import FinancialProductKind
+from app.models.ip_assets import IPKind, LegalStatus
 from app.models.orgs import OrganizationKind
-from app.models.talents import Talent
-from app.models.technologies import Technology, TransferMode
+from app.models.technologies import TransferMode
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
 from app.services import talents as talents_service
 from app.services import technologies as technologies_service
-from app.services.catalog import imported_row
+from app.services.catalog import CatalogSpec, imported_row
 from app.services.ip_assets import patent_check_character
+
+
+class _ImportedRows:
+    """A catalog's rows as its partners imported them, and each owner's running serial."""
+
+    def __init__(self, spec: CatalogSpec[Any]) -> None:
+        self.spec = spec
+        self.rows: list[dict[str, Any]] = []
+        self._serials: dict[uuid.UUID, int] = {}
+
+    def external_id(self, owner: SeededOrganization, kind: str) -> str:
+        """The owner's next id of the kind in its own system: ``ZZU-TAL-000001``."""
+        self._serials[owner.id] = serial = self._serials.get(owner.id, 0) + 1
+        return f"{owner.code}-{kind}-{serial:06d}"
+
+    def add(
+        self,
+        values: dict[str, Any],
+        *,
+        item_id: uuid.UUID,
+        owner: SeededOrganization,
+        status: CatalogStatus,
+        at: datetime,
+    ) -> uuid.UUID:
+        """The item's row, as the import creates it; returns its id."""
+        row = imported_row(
+            self.spec, values, item_id=item_id, owner_id=owner.id, status=status, at=at
+        )
+        self.rows.append(row)
+        return item_id
+
+    async def insert(self, session: AsyncSession, progress: Progress, description: str) -> None:
+        await insert_catalog_rows(session, self.spec.model, self.rows, progress, description)
+
 
 # --- talents ----------------------------------------------------------------------------------
 
@@ -123,9 +157,8 @@ async def seed_talents(
     )
     states = statuses(rng, scale.talents, total - scale.talents)
     published: dict[uuid.UUID, list[SeededTalent]] = {}
-    serials: dict[uuid.UUID, int] = {}
     emails: set[str] = set()
-    rows = []
+    rows = _ImportedRows(talents_service.SPEC)
     for created_at, owner, status in zip(timeline(rng, total), owners, states, strict=True):
         fld = _weighted_field(rng, owner)
         name, local = person_name(rng)
@@ -141,7 +174,6 @@ async def seed_talents(
         tags = [fld.short]
         if title in SENIOR_TITLES:
             tags += [honour for honour, share in HONOURS if rng.random() < share][:2]
-        serials[owner.id] = serials.get(owner.id, 0) + 1
         values = {
             "name": name,
             "title": title,
@@ -153,22 +185,12 @@ async def seed_talents(
             "contact_email": email,
             "contact_phone": _phone(rng, owner.region),
             "tags": tags,
-            "external_id": f"{owner.code}-TAL-{serials[owner.id]:06d}",
+            "external_id": rows.external_id(owner, "TAL"),
         }
-        item_id = new_id(rng)
-        rows.append(
-            imported_row(
-                talents_service.SPEC,
-                values,
-                item_id=item_id,
-                owner_id=owner.id,
-                status=status,
-                at=created_at,
-            )
-        )
+        item_id = rows.add(values, item_id=new_id(rng), owner=owner, status=status, at=created_at)
         if status is CatalogStatus.published:
             published.setdefault(owner.id, []).append(SeededTalent(str(item_id), fld))
-    await insert_catalog_rows(session, Talent, rows, progress, "talents")
+    await rows.insert(session, progress, "talents")
     return published
 
 
@@ -326,8 +348,7 @@ async def seed_ip_assets(
     states = statuses(rng, scale.ip_assets, total - scale.ip_assets)
     numbers = IPNumbers()
     referenceable: dict[uuid.UUID, list[SeededIPAsset]] = {}
-    serials: dict[uuid.UUID, int] = {}
-    rows = []
+    rows = _ImportedRows(ip_assets_service.SPEC)
     for created_at, owner, status in zip(timeline(rng, total), owners, states, strict=True):
         fld = _weighted_field(rng, owner)
         mix = _RESEARCH_IP_KINDS if owner.is_research else _ENTERPRISE_IP_KINDS
@@ -339,7 +360,6 @@ async def seed_ip_assets(
             tags.append("可转让")
         if license_:
             tags.append("可许可")
-        serials[owner.id] = serials.get(owner.id, 0) + 1
         values = {
             "kind": kind,
             "number": numbers.draw(rng, kind, applied, granted),
@@ -354,22 +374,12 @@ async def seed_ip_assets(
             "available_for_transfer": transfer,
             "available_for_license": license_,
             "tags": tags,
-            "external_id": f"{owner.code}-IP-{serials[owner.id]:06d}",
+            "external_id": rows.external_id(owner, "IP"),
         }
-        item_id = new_id(rng)
-        rows.append(
-            imported_row(
-                ip_assets_service.SPEC,
-                values,
-                item_id=item_id,
-                owner_id=owner.id,
-                status=status,
-                at=created_at,
-            )
-        )
+        item_id = rows.add(values, item_id=new_id(rng), owner=owner, status=status, at=created_at)
         if status is CatalogStatus.published and kind in REFERENCEABLE_IP_KINDS:
             referenceable.setdefault(owner.id, []).append(SeededIPAsset(str(item_id), fld))
-    await insert_catalog_rows(session, IPAsset, rows, progress, "IP assets")
+    await rows.insert(session, progress, "IP assets")
     return referenceable
 
 
@@ -419,8 +429,7 @@ async def seed_technologies(
     owners = _owners(rng, allocate(total, weights), owners_pool)
     states = statuses(rng, scale.technologies, total - scale.technologies)
     published: list[SeededTechnology] = []
-    serials: dict[uuid.UUID, int] = {}
-    rows = []
+    rows = _ImportedRows(technologies_service.SPEC)
     for created_at, owner, status in zip(timeline(rng, total), owners, states, strict=True):
         staff = talents[owner.id]
         inventors = rng.sample(staff, min(len(staff), rng.choices((1, 2, 3), (35, 40, 25))[0]))
@@ -444,7 +453,6 @@ async def seed_technologies(
             tags.append("可转让")
         if TransferMode.license.value in modes:
             tags.append("可许可")
-        serials[owner.id] = serials.get(owner.id, 0) + 1
         idea = technology_idea(rng, fld)
         title = technology_title(rng, idea)
         values = {
@@ -458,22 +466,12 @@ async def seed_technologies(
             "inventor_ids": [t.id for t in inventors],
             "ip_asset_ids": [a.id for a in protected],
             "tags": tags,
-            "external_id": f"{owner.code}-TECH-{serials[owner.id]:06d}",
+            "external_id": rows.external_id(owner, "TECH"),
         }
-        item_id = new_id(rng)
-        rows.append(
-            imported_row(
-                technologies_service.SPEC,
-                values,
-                item_id=item_id,
-                owner_id=owner.id,
-                status=status,
-                at=created_at,
-            )
-        )
+        item_id = rows.add(values, item_id=new_id(rng), owner=owner, status=status, at=created_at)
         if status is CatalogStatus.published:
             published.append(SeededTechnology(item_id, title, fld, owner, created_at))
-    await insert_catalog_rows(session, Technology, rows, progress, "technologies")
+    await rows.insert(session, progress, "technologies")
     return published
 
 
@@ -506,7 +504,7 @@ async def seed_financial_products(
     progress: Progress,
 ) -> dict[uuid.UUID, list[str]]:
     """One to four products of each financial institution; their ids by institution."""
-    rows = []
+    rows = _ImportedRows(financial_products_service.SPEC)
     by_owner: dict[uuid.UUID, list[str]] = {}
     for institution in organizations.of_kind(OrganizationKind.financial_institution):
         assert institution.institution_kind is not None
@@ -547,17 +545,14 @@ async def seed_financial_products(
             if "复工复产" in product and created_at.date() < COVID_OUTBREAK:
                 # Offered from February 2020, after the outbreak.
                 created_at = datetime(2020, 2, 3, tzinfo=UTC) + (AS_OF - LAUNCH) / 3 * rng.random()
-            rows.append(
-                imported_row(
-                    financial_products_service.SPEC,
-                    values,
-                    item_id=item_id,
-                    owner_id=institution.id,
-                    status=CatalogStatus.published,
-                    at=created_at,
-                )
+            rows.add(
+                values,
+                item_id=item_id,
+                owner=institution,
+                status=CatalogStatus.published,
+                at=created_at,
             )
             by_owner.setdefault(institution.id, []).append(str(item_id))
-    rows.sort(key=lambda r: (r["created_at"], r["id"]))
-    await insert_catalog_rows(session, FinancialProduct, rows, progress, "financial products")
+    rows.rows.sort(key=lambda r: (r["created_at"], r["id"]))
+    await rows.insert(session, progress, "financial products")
     return by_owner

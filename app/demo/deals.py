@@ -8,19 +8,20 @@ import math
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import bulk
 from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP
 from app.demo.catalogs import SeededTechnology
 from app.demo.corpus import CONTRACT_STAGES
 from app.demo.organizations import SeededOrganization, SeededOrganizations
 from app.demo.plan import AS_OF, LAUNCH, SHANGHAI, DealPlan, SeedScale, allocate
-from app.demo.rows import Progress, insert_rows
+from app.demo.rows import Progress
 from app.demo.text import deal_terms, deal_title, new_id
 from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
 from app.models.ledger import EntryKind
@@ -392,17 +393,19 @@ def _write_up(
             "created_at": created,
             "updated_at": deal.times[-1],
             "version": 1,
-            "created_by": SEED_ACTOR,
-            "buyer_id": deal.buyer.id,
-            "seller_id": deal.technology.owner.id,
-            "technology_id": deal.technology.id,
-            "category": deal.category,
-            "title": deal.title,
-            "terms": deal.terms,
-            "gross_fen": gross,
-            "fee_rate_bp": fee_rate,
-            "tax_rate_bp": tax_rate,
-            **asdict(state),
+            **deals_service.new_deal_values(
+                buyer_id=deal.buyer.id,
+                seller_id=deal.technology.owner.id,
+                technology_id=deal.technology.id,
+                category=deal.category,
+                title=deal.title,
+                terms=deal.terms,
+                gross_fen=gross,
+                fee_rate_bp=DEFAULT_FEE_RATE_BP,
+                tax_rate_bp=DEFAULT_TAX_RATE_BP,
+                created_by=SEED_ACTOR,
+                state=state,
+            ),
         }
     )
     books.milestones += milestones
@@ -449,8 +452,8 @@ async def seed_deals(
     books.entries.sort(key=lambda e: (e[0], e[1]))
 
     advance = progress.task("deals", len(books.deals) + len(books.entries))
-    await insert_rows(session, Deal, books.deals, advance)
-    await insert_rows(session, DealMilestone, books.milestones, lambda _: None)
+    await bulk.copy_rows(session, Deal, books.deals, advance)
+    await bulk.copy_rows(session, DealMilestone, books.milestones)
     for occurred_at, _, facts, postings in books.entries:
         await ledger_posting.post_entry(session, facts, postings, occurred_at=occurred_at)
         advance(1)

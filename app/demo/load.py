@@ -34,6 +34,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict
+from app.core.sql import table_of
 from app.demo import accounts as demo_accounts
 from app.demo import catalogs, deals, organizations, policies
 from app.demo.accounts import DemoAccounts
@@ -42,6 +43,8 @@ from app.demo.plan import SeedScale
 from app.demo.policies import PARALLEL_POLICIES
 from app.demo.rows import CATALOGS, Progress, ProgressCallback
 from app.models.catalog import CatalogItem, CatalogStatus
+from app.models.deals import Deal, DealMilestone
+from app.models.ledger import JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.services.catalog import note_changed
 
@@ -186,13 +189,8 @@ async def seed_database(
         )
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the first searches are planned for 100k rows, not for none.
-        tables = ", ".join(
-            [
-                "organizations",
-                *(m.__tablename__ for m in CATALOGS),
-                *("deals", "deal_milestones", "journal_entries", "postings"),
-            ]
-        )
+        loaded = (Organization, *CATALOGS, Deal, DealMilestone, JournalEntry, Posting)
+        tables = ", ".join(table_of(model).name for model in loaded)
         await session.execute(text(f"ANALYZE {tables}"))
     # Lists cached from the empty catalogs (a server may already be running) go stale.
     note_changed(session, [model.__tablename__ for model in CATALOGS])

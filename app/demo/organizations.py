@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import bulk
 from app.demo.corpus import (
     CITY_DIVISIONS,
     ENTERPRISE_BRANDS,
@@ -28,7 +29,7 @@ from app.demo.corpus import (
     KnownOrganization,
 )
 from app.demo.plan import LAUNCH, SeedScale
-from app.demo.rows import Progress, insert_rows
+from app.demo.rows import Progress
 from app.demo.text import new_id
 from app.models.orgs import Organization, OrganizationKind
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
@@ -151,6 +152,25 @@ async def seed_organizations(
             weight=org.weight,
         )
 
+    def made_up(
+        name: str,
+        kind: OrganizationKind,
+        code: str,
+        region: str,
+        fields: list[FieldVocabulary],
+        weights: tuple[float, float],
+    ) -> SeededOrganization:
+        """One the dataset makes up: its id, then its weight in the range, drawn."""
+        return SeededOrganization(
+            id=new_id(rng),
+            name=name,
+            kind=kind,
+            code=code,
+            region=region,
+            fields=fields,
+            weight=round(rng.uniform(*weights), 2),
+        )
+
     organizations = [
         known(ZONE_ADMINISTRATION, OrganizationKind.government),
         known(MARKETPLACE_OPERATOR, OrganizationKind.service_provider),
@@ -160,14 +180,13 @@ async def seed_organizations(
     institutes = [known(o, OrganizationKind.research_institute) for o in RESEARCH_INSTITUTES]
     for index, (name, short) in enumerate(RESEARCH_CENTRES):
         institutes.append(
-            SeededOrganization(
-                id=new_id(rng),
-                name=name,
-                kind=OrganizationKind.research_institute,
-                code=f"RC{index + 1:02d}",
-                region="河南省郑州市",
-                fields=[_FIELDS_BY_SHORT[short]],
-                weight=round(rng.uniform(0.3, 0.8), 2),
+            made_up(
+                name,
+                OrganizationKind.research_institute,
+                f"RC{index + 1:02d}",
+                "河南省郑州市",
+                [_FIELDS_BY_SHORT[short]],
+                (0.3, 0.8),
             )
         )
     if scale.research_institutes > len(institutes):
@@ -190,15 +209,10 @@ async def seed_organizations(
         names.add(name)
         division, region = rng.choice(ZHENGZHOU_DISTRICTS)
         second = rng.choice(FIELDS) if rng.random() < 0.25 else main
+        fields = [main] if second is main else [main, second]
         organizations.append(
-            SeededOrganization(
-                id=new_id(rng),
-                name=name,
-                kind=OrganizationKind.enterprise,
-                code=f"ENT{index + 1:03d}",
-                region=region,
-                fields=[main] if second is main else [main, second],
-                weight=round(rng.uniform(0.1, 0.5), 2),
+            made_up(
+                name, OrganizationKind.enterprise, f"ENT{index + 1:03d}", region, fields, (0.1, 0.5)
             )
         )
     if scale.financial_institutions > len(FINANCIAL_INSTITUTIONS):
@@ -250,7 +264,7 @@ async def seed_organizations(
             }
         )
     rows.sort(key=lambda r: (r["created_at"], r["id"]))
-    await insert_rows(session, Organization, rows, progress.task("organizations", len(rows)))
+    await bulk.copy_rows(session, Organization, rows, progress.task("organizations", len(rows)))
     return SeededOrganizations(all=organizations, zone=organizations[0], operator=organizations[1])
 
 

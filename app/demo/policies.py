@@ -24,9 +24,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import bulk
 from app.demo.corpus import FIELDS
 from app.demo.plan import SeedScale, statuses, timeline
-from app.demo.rows import Progress, insert_rows, search_index_built_after
+from app.demo.rows import Progress, search_index_built_after
 from app.demo.text import new_id
 from app.models.catalog import CatalogStatus
 from app.models.policies import Policy, PolicyLevel
@@ -651,4 +652,4 @@ async def seed_policies(session: AsyncSession, *, rows: PolicyRows, progress: Pr
     advance = progress.task("policies", rows.total)
     async with search_index_built_after(session, Policy, progress):
         async for chunk in rows.chunks():
-            await insert_rows(session, Policy, chunk, advance)
+            await bulk.copy_rows(session, Policy, chunk, advance)

@@ -15,9 +15,10 @@ left over, so there is no rounding account.
 """
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -229,6 +230,73 @@ class DealState:
         _require(self.status, "cancelled", DealStatus.created)
         return replace(self, status=DealStatus.cancelled, closed_at=at)
 
+    def funding_reversed(self, gross_fen: int) -> "DealState":
+        """The funding undone: created again, as long as nothing has left escrow."""
+        if self.status is not DealStatus.funded or self.escrow_fen != gross_fen:
+            raise IllegalTransition(
+                "Only the funding of a deal that has released and refunded nothing is reversed;"
+                " reverse its settlements and refund first."
+            )
+        return replace(self, status=DealStatus.created, escrow_fen=0, funded_at=None)
+
+    def release_reversed(self, release: Release) -> "DealState":
+        """A release undone: back in escrow, fee and tax with it; funded again."""
+        if self.status not in (DealStatus.funded, DealStatus.settled):
+            raise IllegalTransition(f"The deal is {self.status.value}: reverse its refund first.")
+        return replace(
+            self,
+            status=DealStatus.funded,
+            escrow_fen=self.escrow_fen + release.amount_fen,
+            released_fen=self.released_fen - release.amount_fen,
+            fee_fen=self.fee_fen - release.fee_fen,
+            tax_fen=self.tax_fen - release.tax_fen,
+            closed_at=None,
+        )
+
+    def refund_reversed(self) -> "DealState":
+        """The refund undone: what went back to the buyer is in escrow again; funded again."""
+        if self.status is not DealStatus.refunded:
+            raise IllegalTransition("The deal is no longer refunded.")
+        return replace(
+            self,
+            status=DealStatus.funded,
+            escrow_fen=self.escrow_fen + self.refunded_fen,
+            refunded_fen=0,
+            closed_at=None,
+        )
+
+
+def new_deal_values(
+    *,
+    buyer_id: uuid.UUID,
+    seller_id: uuid.UUID,
+    technology_id: uuid.UUID,
+    category: ContractCategory,
+    title: str,
+    terms: str | None,
+    gross_fen: int,
+    fee_rate_bp: Mapping[str, int],
+    tax_rate_bp: Mapping[str, int],
+    created_by: str,
+    state: DealState = DealState(),  # noqa: B008 (frozen: one shared value is safe)
+) -> dict[str, Any]:
+    """A deal's columns but its id, times and version: its parties and contract, the fee and
+    tax rates of its category (``fee_rate_bp``, ``tax_rate_bp``: by category), and ``state``,
+    a new deal's unless it is written up with its history (the demo dataset)."""
+    return {
+        "created_by": created_by,
+        "buyer_id": buyer_id,
+        "seller_id": seller_id,
+        "technology_id": technology_id,
+        "category": category,
+        "title": title,
+        "terms": terms,
+        "gross_fen": gross_fen,
+        "fee_rate_bp": fee_rate_bp[category.value],
+        "tax_rate_bp": tax_rate_bp[category.value],
+        **asdict(state),
+    }
+
 
 async def create_deal(
     session: AsyncSession,
@@ -266,16 +334,18 @@ async def create_deal(
             code="milestones_do_not_add_up",
         )
     deal = Deal(
-        buyer_id=buyer_id,
-        seller_id=technology.owner_id,
-        technology_id=technology.id,
-        title=values.title,
-        terms=values.terms,
-        category=values.category,
-        gross_fen=values.gross_fen,
-        fee_rate_bp=fee_rate_bp[values.category.value],
-        tax_rate_bp=tax_rate_bp[values.category.value],
-        created_by=principal.label,
+        **new_deal_values(
+            buyer_id=buyer_id,
+            seller_id=technology.owner_id,
+            technology_id=technology.id,
+            category=values.category,
+            title=values.title,
+            terms=values.terms,
+            gross_fen=values.gross_fen,
+            fee_rate_bp=fee_rate_bp,
+            tax_rate_bp=tax_rate_bp,
+            created_by=principal.label,
+        ),
         milestones=[
             DealMilestone(position=n, title=m.title, amount_fen=m.amount_fen)
             for n, m in enumerate(values.milestones, start=1)
@@ -298,19 +368,31 @@ def _facts(deal: Deal, kind: EntryKind, principal: Principal, **extra: object) -
     )
 
 
-async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
-    """The buyer's payment arrived (operators record it): the gross goes into escrow."""
+async def _move_escrow(
+    session: AsyncSession, principal: Principal, deal_id: uuid.UUID, kind: EntryKind
+) -> Deal:
+    """Money between the bank and escrow, as operators record it: the buyer's payment in
+    (funding), or whatever escrow still holds back out to the buyer (refund)."""
     principal.require_role(Role.admin, Role.operator)
     deal = await _locked(session, deal_id)
     now = utcnow()
-    funded = DealState.of(deal).funded(deal.gross_fen, at=now)
+    before = DealState.of(deal)
+    if kind is EntryKind.funding:
+        after = before.funded(deal.gross_fen, at=now)
+        memo, postings = funding_memo(deal.title), funding_postings(deal.gross_fen)
+    else:
+        after = before.refunded(at=now)
+        memo, postings = refund_memo(deal.title), refund_postings(deal.escrow_fen)
     await ledger_posting.post_entry(
-        session,
-        _facts(deal, EntryKind.funding, principal, memo=funding_memo(deal.title)),
-        funding_postings(deal.gross_fen),
-        occurred_at=now,
+        session, _facts(deal, kind, principal, memo=memo), postings, occurred_at=now
     )
-    funded.apply_to(deal)
+    after.apply_to(deal)
+    return deal
+
+
+async def fund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
+    """The buyer's payment arrived (operators record it): the gross goes into escrow."""
+    deal = await _move_escrow(session, principal, deal_id, EntryKind.funding)
     await session.flush()
     return deal
 
@@ -417,17 +499,7 @@ async def settle_deal(
 
 async def refund_deal(session: AsyncSession, principal: Principal, deal_id: uuid.UUID) -> Deal:
     """Return whatever escrow still holds for the deal to the buyer (operators decide)."""
-    principal.require_role(Role.admin, Role.operator)
-    deal = await _locked(session, deal_id)
-    now = utcnow()
-    refunded = DealState.of(deal).refunded(at=now)
-    await ledger_posting.post_entry(
-        session,
-        _facts(deal, EntryKind.refund, principal, memo=refund_memo(deal.title)),
-        refund_postings(deal.escrow_fen),
-        occurred_at=now,
-    )
-    refunded.apply_to(deal)
+    deal = await _move_escrow(session, principal, deal_id, EntryKind.refund)
     for milestone in deal.milestones:
         if milestone.status is MilestoneStatus.pending:
             milestone.status = MilestoneStatus.refunded
@@ -505,30 +577,20 @@ async def reverse_entry(
 
 
 def _undo_on_deal(deal: Deal, original: JournalEntry) -> None:
+    """The deal (and its milestones) as before the entry ``original``."""
+    state = DealState.of(deal)
     if original.kind is EntryKind.funding:
-        if deal.status is not DealStatus.funded or deal.escrow_fen != deal.gross_fen:
-            raise IllegalTransition(
-                "Only the funding of a deal that has released and refunded nothing is reversed;"
-                " reverse its settlements and refund first."
-            )
-        deal.status, deal.escrow_fen, deal.funded_at = DealStatus.created, 0, None
+        state.funding_reversed(deal.gross_fen).apply_to(deal)
     elif original.kind is EntryKind.settlement:
-        if deal.status not in (DealStatus.funded, DealStatus.settled):
-            raise IllegalTransition(f"The deal is {deal.status.value}: reverse its refund first.")
-        deal.escrow_fen += original.volume_fen
-        deal.released_fen -= original.volume_fen
-        deal.fee_fen -= original.fee_fen
-        deal.tax_fen -= original.tax_fen
-        deal.status, deal.closed_at = DealStatus.funded, None
+        release = Release(
+            amount_fen=original.volume_fen, fee_fen=original.fee_fen, tax_fen=original.tax_fen
+        )
+        state.release_reversed(release).apply_to(deal)
         for milestone in deal.milestones:
             if milestone.id == original.milestone_id:
                 milestone.status, milestone.settled_at = MilestoneStatus.pending, None
     elif original.kind is EntryKind.refund:
-        if deal.status is not DealStatus.refunded:
-            raise IllegalTransition("The deal is no longer refunded.")
-        deal.escrow_fen += deal.refunded_fen
-        deal.refunded_fen = 0
-        deal.status, deal.closed_at = DealStatus.funded, None
+        state.refund_reversed().apply_to(deal)
         for milestone in deal.milestones:
             if milestone.status is MilestoneStatus.refunded:
                 milestone.status = MilestoneStatus.pending

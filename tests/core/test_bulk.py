@@ -1,4 +1,4 @@
-"""bulk.insert_rows: many rows in a few statements, bound as the ORM binds them."""
+"""bulk.insert_rows and copy_rows: many rows in a few statements, bound as the ORM binds them."""
 
 import uuid
 from datetime import UTC, datetime
@@ -80,3 +80,15 @@ async def test_a_column_the_table_lacks_fails_before_any_sql(session: AsyncSessi
     with pytest.raises(KeyError, match="acted_by"):
         await bulk.insert_rows(session, CatalogHistory, [entry])
     assert await _read_back(session, [entry["id"]]) == []
+
+
+async def test_a_load_in_chunks_reads_back_as_written_and_reports_each_chunk(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """copy_rows: COPY on PostgreSQL, insert_rows' statements elsewhere; the same rows."""
+    monkeypatch.setattr(bulk, "COPY_CHUNK", 10)
+    entries = _entries(25)
+    done: list[int] = []
+    await bulk.copy_rows(session, CatalogHistory, entries, done.append)
+    assert done == [10, 10, 5]
+    assert await _read_back(session, [e["id"] for e in entries]) == entries
