@@ -1,7 +1,6 @@
 """The demo dataset: exact published counts, determinism, valid codes and numbers, references
 within an organization, search columns and indexes, atomic failure, and the CLI guard."""
 
-import ast
 import hashlib
 import os
 import stat
@@ -238,18 +237,6 @@ async def test_progress_goes_to_the_callback_task_by_task(
     assert ("policies", report.published["policies"] + report.unpublished["policies"], 0) in (
         reports
     )
-
-
-def test_only_the_cli_draws_progress() -> None:
-    app = Path(__file__).resolve().parents[2] / "app"
-    for module in [*(app / "demo").glob("*.py"), *(app / "services").rglob("*.py")]:
-        imported = set()
-        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Import):
-                imported |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                imported.add(node.module.split(".")[0])
-        assert "rich" not in imported, module
 
 
 async def test_credit_codes_and_ip_numbers_are_valid(seeded: str) -> None:
