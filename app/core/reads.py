@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
-from sqlalchemy import FromClause, Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.metrics import add_database_time
-from app.core.sql import select_sql
+from app.core.sql import select_sql, table_of
 
 
 class Reads:
@@ -115,8 +115,8 @@ class RowReader:
     other backends the same query through SQLAlchemy Core.
     """
 
-    def __init__(self, table: FromClause, columns: Sequence[str]) -> None:
-        assert isinstance(table, Table)  # a model's __table__
+    def __init__(self, model: Any, columns: Sequence[str]) -> None:
+        table = table_of(model)
         self.columns = tuple(columns)
         self._select = select(*(table.c[name] for name in self.columns)).where(
             table.c.id == bindparam("id")

@@ -219,7 +219,7 @@ async def sign_out(session: AsyncSession, *, refresh_token: str) -> None:
 
 
 #: The columns an access token's check reads: one primary-key lookup on every signed-in request.
-_TOKEN_USERS = RowReader(User.__table__, ("role", "organization_id", "is_active"))
+_TOKEN_USERS = RowReader(User, ("role", "organization_id", "is_active"))
 
 
 async def authenticate(db: Database, *, bearer: str, settings: Settings) -> Principal:

@@ -12,13 +12,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
     ColumnElement,
     Select,
-    Table,
     and_,
     bindparam,
     not_,
@@ -56,7 +55,7 @@ from app.core.pagination import (
 )
 from app.core.reads import RowReader
 from app.core.security import Principal, Scope
-from app.core.sql import select_sql
+from app.core.sql import select_sql, table_of
 from app.models.catalog import (
     CatalogGeneration,
     CatalogHistory,
@@ -112,9 +111,8 @@ class CatalogSpec(Generic[M]):
     """One item's fields by id, on the fast read path (:func:`get_item`)."""
 
     def __post_init__(self) -> None:
-        table = self.model.__table__
-        columns = [c.name for c in table.columns if c.name not in _UNREAD_COLUMNS]
-        object.__setattr__(self, "reader", RowReader(table, columns))
+        columns = [c.name for c in table_of(self.model).columns if c.name not in _UNREAD_COLUMNS]
+        object.__setattr__(self, "reader", RowReader(self.model, columns))
 
     def newest(self) -> KeysetOrder:
         return KeysetOrder(f"{self.name}:newest", (self.model.created_at, self.model.id))
@@ -391,7 +389,7 @@ def _external_id_taken(spec: CatalogSpec[Any], external_id: Any) -> Conflict:
 # --- generations: what cached list answers are checked against ----------------------------
 
 _CHANGED_CATALOGS = "innoshare.changed_catalogs"
-_GENERATIONS_SQL = select_sql(cast(Table, CatalogGeneration.__table__), ("catalog", "generation"))
+_GENERATIONS_SQL = select_sql(table_of(CatalogGeneration), ("catalog", "generation"))
 
 
 def note_changed(session: AsyncSession, names: Iterable[str]) -> None:

@@ -126,7 +126,7 @@ async def test_row_reads_return_connections_and_discard_dead_ones(engine: AsyncE
     database = Database(
         create_engine(engine.url.render_as_string(hide_password=False), pool_size=1)
     )
-    reader = RowReader(Organization.__table__, ["id", "name"])
+    reader = RowReader(Organization, ["id", "name"])
     pool = database.engine.sync_engine.pool
     try:
         assert await reader.fetch(database.reads, uuid.uuid4()) is None
