@@ -4,7 +4,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -13,6 +13,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.core.calendar import utcnow
 from app.core.errors import Forbidden, Unauthorized
 
 ACCESS_TOKEN_ALGORITHM = "HS256"
@@ -133,7 +134,7 @@ def create_access_token(
     ttl_seconds: int,
     now: datetime | None = None,
 ) -> str:
-    issued = now or datetime.now(UTC)
+    issued = now or utcnow()
     claims = {
         "sub": str(user_id),
         "role": role.value,

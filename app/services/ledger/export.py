@@ -5,13 +5,14 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app.core.calendar import utcnow
 from app.core.db import Database
 from app.models.ledger import AccountKind, JournalEntry, LedgerAccount, Posting
 from app.models.orgs import Organization
@@ -181,7 +182,7 @@ async def export_beancount(
     # A balance assertion holds at the start of its day: the day after the period's last day
     # sees every entry of the period (the entries of a period that runs on into the future
     # are dated up to their own day: see below).
-    last_moment = (end or datetime.now(UTC)) - ONE_MICROSECOND
+    last_moment = (end or utcnow()) - ONE_MICROSECOND
     assertion_day = last_moment.astimezone(tz).date() + ONE_DAY
     earliest = await session.scalar(select(func.min(JournalEntry.occurred_at)))
     open_day = min(assertion_day, earliest.astimezone(tz).date() if earliest else assertion_day)
