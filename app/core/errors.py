@@ -102,6 +102,13 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class IllegalTransition(Conflict):
+    """A state change the object's status does not allow (a settled deal funded again, a
+    withdrawn technology published, a closed demand extended): one code in every domain."""
+
+    code = "illegal_transition"
+
+
 class PreconditionFailed(AppError):
     status = 412
     code = "precondition_failed"

@@ -4,6 +4,13 @@ from app.models.auth import ApiKey, RefreshToken, User
 from app.models.base import Base
 from app.models.catalog import CatalogGeneration, CatalogHistory, CatalogStatus
 from app.models.deals import Deal, DealMilestone
+from app.models.demands import (
+    Demand,
+    DemandInvitation,
+    DemandQuestion,
+    Proposal,
+    ProposalRevision,
+)
 from app.models.financial_products import FinancialProduct
 from app.models.idempotency import IdempotencyRecord
 from app.models.ip_assets import IPAsset
@@ -22,6 +29,11 @@ __all__ = [
     "CatalogStatus",
     "Deal",
     "DealMilestone",
+    "Demand",
+    "DemandInvitation",
+    "DemandQuestion",
+    "Proposal",
+    "ProposalRevision",
     "IdempotencyRecord",
     "JournalEntry",
     "LedgerAccount",

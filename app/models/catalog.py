@@ -91,17 +91,25 @@ class HistoryAction(StrEnum):
     update = "update"
     publish = "publish"
     withdraw = "withdraw"
+    # demands (app/services/demands.py)
+    cancel = "cancel"
+    extend = "extend"
+    close_unsuccessful = "close_unsuccessful"
+    award = "award"
+    hide = "hide"
+    unhide = "unhide"
 
 
 class CatalogHistory(Entity):
-    """Who changed what and when, for every create, update, publish and withdraw."""
+    """Who changed what and when: every create, update and change of status (a demand's
+    moderation included)."""
 
     __tablename__ = "catalog_history"
     __table_args__ = (Index("ix_catalog_history_item", "catalog", "item_id", "created_at", "id"),)
 
     catalog: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[uuid.UUID]
-    action: Mapped[HistoryAction] = mapped_column(str_enum(HistoryAction, "history_action", 16))
+    action: Mapped[HistoryAction] = mapped_column(str_enum(HistoryAction, "history_action", 32))
     actor_kind: Mapped[str] = mapped_column(String(16))
     """user, api_key or system (the demo seed)."""
     actor_id: Mapped[uuid.UUID | None]

@@ -64,6 +64,10 @@ class Deal(Entity):
     technology_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("technologies.id", ondelete="RESTRICT"), index=True, sort_order=-10
     )
+    demand_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("demands.id", ondelete="RESTRICT"), unique=True, sort_order=-10
+    )
+    """The demand whose award opened the deal: unique, so an award opens one deal only."""
     status: Mapped[DealStatus] = mapped_column(
         str_enum(DealStatus, "deal_status", 16), default=DealStatus.created, sort_order=-10
     )

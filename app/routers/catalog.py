@@ -2,7 +2,8 @@
 update, publish, withdraw, history) built once for a catalog's spec and schemas."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
@@ -28,53 +29,67 @@ IfMatch = Annotated[
 ]
 
 
-async def catalog_query(
-    q: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=200,
-            description="Full text, Chinese and English: 盾构 刀盘, 5G 基站, grinding.",
-        ),
-    ] = None,
-    status: Annotated[
-        list[CatalogStatus] | None,
-        Query(description="Default published. Others show only your organization's items."),
-    ] = None,
-    owner_id: Annotated[list[uuid.UUID] | None, Query(description="Owning organizations.")] = None,
-    tag: Annotated[list[str] | None, Query(max_length=30, description="All of these tags.")] = None,
-    created_from: Annotated[AwareDatetime | None, Query()] = None,
-    created_to: Annotated[AwareDatetime | None, Query()] = None,
-    sort: Annotated[
-        str | None,
-        Query(
-            max_length=20,
-            description="relevance (default with q), newest (default without), oldest, or one"
-            " of the catalog's own orders.",
-        ),
-    ] = None,
-    facets: Annotated[
-        str | None,
-        Query(max_length=200, description="Comma-separated fields to count values of."),
-    ] = None,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> CatalogQuery:
-    """The list parameters every catalog takes."""
-    return CatalogQuery(
-        q=q,
-        statuses=status,
-        owner_ids=owner_id,
-        tags=tag,
-        created_from=created_from,
-        created_to=created_to,
-        sort=sort,
-        facets=[name.strip() for name in (facets or "").split(",") if name.strip()],
-        limit=limit,
-        cursor=cursor,
-    )
+def query_parameters(
+    statuses: type[StrEnum], status_help: str
+) -> Callable[..., Awaitable[CatalogQuery]]:
+    """The list parameters every catalog takes, ``status`` being one of ``statuses``."""
+
+    async def catalog_query(
+        q: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=200,
+                description="Full text, Chinese and English: 盾构 刀盘, 5G 基站, grinding.",
+            ),
+        ] = None,
+        status: Annotated[
+            list[statuses] | None,  # type: ignore[valid-type]
+            Query(description=status_help),
+        ] = None,
+        owner_id: Annotated[
+            list[uuid.UUID] | None, Query(description="Owning organizations.")
+        ] = None,
+        tag: Annotated[
+            list[str] | None, Query(max_length=30, description="All of these tags.")
+        ] = None,
+        created_from: Annotated[AwareDatetime | None, Query()] = None,
+        created_to: Annotated[AwareDatetime | None, Query()] = None,
+        sort: Annotated[
+            str | None,
+            Query(
+                max_length=20,
+                description="relevance (default with q), newest (default without), oldest, or one"
+                " of the catalog's own orders.",
+            ),
+        ] = None,
+        facets: Annotated[
+            str | None,
+            Query(max_length=200, description="Comma-separated fields to count values of."),
+        ] = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> CatalogQuery:
+        """The list parameters every catalog takes."""
+        return CatalogQuery(
+            q=q,
+            statuses=status,
+            owner_ids=owner_id,
+            tags=tag,
+            created_from=created_from,
+            created_to=created_to,
+            sort=sort,
+            facets=[name.strip() for name in (facets or "").split(",") if name.strip()],
+            limit=limit,
+            cursor=cursor,
+        )
+
+    return catalog_query
 
 
+catalog_query = query_parameters(
+    CatalogStatus, "Default published. Others show only your organization's items."
+)
 CatalogQueryDep = Annotated[CatalogQuery, Depends(catalog_query)]
 
 

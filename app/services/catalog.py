@@ -41,6 +41,7 @@ from app.core.errors import (
     Conflict,
     FieldError,
     Forbidden,
+    IllegalTransition,
     NotFound,
     PreconditionFailed,
     ValidationFailed,
@@ -80,6 +81,39 @@ ValuesCheck = Callable[
 ]
 
 
+@dataclass(frozen=True)
+class Workflow:
+    """How a catalog's items move through their statuses and who sees them.
+
+    The five catalogs share :data:`CATALOG_WORKFLOW` (draft → published → withdrawn, their
+    transitions in ``transition_item``); demands have their own (app/services/demands.py),
+    where a status also follows from the clock, so it is read through ``status_sql``.
+    """
+
+    listed: tuple[str, ...]
+    """The statuses a list shows when the caller asks for none."""
+    editable: frozenset[str]
+    """The stored statuses in which an item's fields may change."""
+    public: Callable[[Any], ColumnElement[bool]]
+    """Items everyone may see, as a condition on the model."""
+    is_public: Callable[[Any], bool]
+    """The same test for one loaded item."""
+    status_sql: Callable[[Any], ColumnElement[Any]]
+    """The status as callers read it, as SQL (status filters and the status facet)."""
+    frozen_code: str
+    """The error code of a change to an item that is no longer editable."""
+
+
+CATALOG_WORKFLOW = Workflow(
+    listed=(CatalogStatus.published,),
+    editable=frozenset({CatalogStatus.draft, CatalogStatus.published}),
+    public=lambda model: model.status == CatalogStatus.published,
+    is_public=lambda item: item.status is CatalogStatus.published,
+    status_sql=lambda model: model.status,
+    frozen_code="item_withdrawn",
+)
+
+
 #: Search text: written for the index, never read back.
 _UNREAD_COLUMNS = frozenset({"search_title", "search_body"})
 
@@ -107,6 +141,11 @@ class CatalogSpec(Generic[M]):
     list_omits: tuple[str, ...] = ()
     """Long fields lists and search hits leave out (a policy's full text)."""
     check: ValuesCheck | None = None
+    workflow: Workflow = CATALOG_WORKFLOW
+    write_scope: Scope = Scope.catalog_write
+    visibility: Callable[[Principal | None], ColumnElement[bool]] | None = None
+    """Who sees which items, when it is more than "public ones, and your own" (demands:
+    invitations, moderation, auditors)."""
     reader: RowReader = field(init=False, repr=False, compare=False)
     """One item's fields by id, on the fast read path (:func:`get_item`)."""
 
@@ -150,7 +189,7 @@ class CatalogQuery:
 
     q: str | None = None
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
-    statuses: list[CatalogStatus] | None = None
+    statuses: Sequence[str] | None = None
     owner_ids: list[uuid.UUID] | None = None
     tags: list[str] | None = None
     created_from: datetime | None = None
@@ -259,7 +298,7 @@ def _history(
 
 
 def _check_writer(spec: CatalogSpec[Any], principal: Principal, owner_id: uuid.UUID) -> None:
-    principal.require_scope(Scope.catalog_write)
+    principal.require_scope(spec.write_scope)
     if spec.staff_only and not principal.is_staff:
         raise Forbidden(f"Only operators curate {spec.name}.", code="staff_only")
     if not principal.acts_for(owner_id):
@@ -273,10 +312,12 @@ def _may_see_unpublished(principal: Principal | None, item: CatalogItem) -> bool
 
 
 def _visible_condition(spec: CatalogSpec[Any], principal: Principal | None) -> ColumnElement[bool]:
+    if spec.visibility is not None:
+        return spec.visibility(principal)
     model = spec.model
     if principal is not None and principal.is_staff:
         return true()
-    published: ColumnElement[bool] = model.status == CatalogStatus.published
+    published = spec.workflow.public(model)
     if principal is not None and principal.organization_id is not None:
         return or_(published, model.owner_id == principal.organization_id)
     return published
@@ -324,7 +365,7 @@ async def _load_for_write(
     session: AsyncSession, spec: CatalogSpec[M], principal: Principal, item_id: uuid.UUID
 ) -> M:
     item = await _load(session, spec, item_id)
-    if item.status is not CatalogStatus.published and not _may_see_unpublished(principal, item):
+    if not spec.workflow.is_public(item) and not _may_see_unpublished(principal, item):
         raise NotFound(f"No {spec.noun} {item_id}.")
     _check_writer(spec, principal, item.owner_id)
     return item
@@ -336,7 +377,7 @@ def etag_of(item: CatalogItem | Mapping[str, Any], *, public: bool = False) -> s
     return f'"{version}{"p" if public else ""}"'
 
 
-def _check_precondition(spec: CatalogSpec[Any], item: CatalogItem, if_match: str | None) -> None:
+def check_precondition(spec: CatalogSpec[Any], item: CatalogItem, if_match: str | None) -> None:
     if if_match is None or if_match.strip() == "*":
         return
     current = str(item.version)
@@ -472,9 +513,11 @@ async def update_item(
 ) -> M:
     """Change the fields sent; nothing changes (no version, no history) when they are equal."""
     item = await _load_for_write(session, spec, principal, item_id)
-    _check_precondition(spec, item, if_match)
-    if item.status is CatalogStatus.withdrawn:
-        raise Conflict(f"A withdrawn {spec.noun} cannot change.", code="item_withdrawn")
+    check_precondition(spec, item, if_match)
+    if item.status not in spec.workflow.editable:
+        raise Conflict(
+            f"A {item.status.value} {spec.noun} cannot change.", code=spec.workflow.frozen_code
+        )
     changes = {
         name: [jsonable(getattr(item, name)), jsonable(value)]
         for name, value in values.items()
@@ -491,12 +534,26 @@ async def update_item(
         current = {name: getattr(item, name) for name in (*spec.fields, "tags")}
         for name, value in search_columns(spec, current).items():
             setattr(item, name, value)
-    await _flush_change(session, spec, item)
-    session.add(
-        _history(spec, item, action=HistoryAction.update, principal=principal, changes=changes)
+    await record_change(
+        session, spec, item, principal=principal, action=HistoryAction.update, changes=changes
     )
-    note_changed(session, [spec.name])
     return item
+
+
+async def record_change(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    item: CatalogItem,
+    *,
+    principal: Principal | None,
+    action: HistoryAction,
+    changes: Mapping[str, Any],
+) -> None:
+    """Write a change made to ``item`` (its version checked), with its history entry, and
+    mark the catalog changed: the end of every update and change of status."""
+    await _flush_change(session, spec, item)
+    session.add(_history(spec, item, action=action, principal=principal, changes=changes))
+    note_changed(session, [spec.name])
 
 
 async def _flush_change(session: AsyncSession, spec: CatalogSpec[Any], item: CatalogItem) -> None:
@@ -539,26 +596,14 @@ async def transition_item(
 ) -> M:
     """Publish a draft, or withdraw a draft or a published item (withdrawn is final)."""
     item = await _load_for_write(session, spec, principal, item_id)
-    _check_precondition(spec, item, if_match)
+    check_precondition(spec, item, if_match)
     target = _TRANSITIONS[action].get(item.status)
     if target is None:
-        raise Conflict(
-            f"A {item.status.value} {spec.noun} cannot be {action.value}ed.",
-            code="invalid_transition",
-        )
+        raise IllegalTransition(f"A {item.status.value} {spec.noun} cannot be {action.value}ed.")
     before = item.status
     _apply_status(item, target, utcnow())
-    await _flush_change(session, spec, item)
-    session.add(
-        _history(
-            spec,
-            item,
-            action=action,
-            principal=principal,
-            changes={"status": [before.value, target.value]},
-        )
-    )
-    note_changed(session, [spec.name])
+    changes = {"status": [before.value, target.value]}
+    await record_change(session, spec, item, principal=principal, action=action, changes=changes)
     return item
 
 
@@ -574,14 +619,26 @@ async def list_history(
     """Changes to an item, oldest first; for its owners and staff."""
     item = await _load(session, spec, item_id)
     if not _may_see_unpublished(principal, item):
-        if item.status is not CatalogStatus.published:
+        if not spec.workflow.is_public(item):
             raise NotFound(f"No {spec.noun} {item_id}.")
         raise Forbidden(f"Only the owners of this {spec.noun} and staff see its history.")
+    return await history_page(session, spec, item_id=item.id, limit=limit, cursor=cursor)
+
+
+async def history_page(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    *,
+    item_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> Page[CatalogHistory]:
+    """One page of an item's history, oldest first, for a caller already allowed to read it."""
     order = KeysetOrder(
         "history:oldest", (CatalogHistory.created_at, CatalogHistory.id), descending=False
     )
     stmt = select(CatalogHistory).where(
-        CatalogHistory.catalog == spec.name, CatalogHistory.item_id == item.id
+        CatalogHistory.catalog == spec.name, CatalogHistory.item_id == item_id
     )
     return await paginate(session, stmt, order=order, limit=limit, cursor=cursor)
 
@@ -593,10 +650,10 @@ def _base_conditions(
     spec: CatalogSpec[Any], principal: Principal | None, query: CatalogQuery
 ) -> list[ColumnElement[bool]]:
     model = spec.model
-    statuses = query.statuses or [CatalogStatus.published]
+    statuses = query.statuses or spec.workflow.listed
     conditions = [
         _visible_condition(spec, principal),
-        model.status.in_(statuses),
+        spec.workflow.status_sql(model).in_(list(statuses)),
         *query.conditions,
     ]
     if query.owner_ids:
@@ -764,8 +821,12 @@ async def _facet_sample(
 ) -> tuple[dict[str, list[FacetCount]], bool]:
     """Value counts of the named columns over the newest FACET_SAMPLE matching items."""
     model = spec.model
+    columns = [
+        spec.workflow.status_sql(model) if name == "status" else getattr(model, name)
+        for name in names
+    ]
     stmt = (
-        select(*(getattr(model, name) for name in names))
+        select(*columns)
         .where(*conditions)
         .order_by(model.created_at.desc(), model.id.desc())
         .limit(FACET_SAMPLE + 1)
@@ -1042,7 +1103,7 @@ def _located_transition(
         FieldError(
             loc=["body", "items", index, "status"],
             message=f"a {where} item cannot become {after.value}",
-            type="invalid_transition",
+            type="illegal_transition",
         )
     ]
 

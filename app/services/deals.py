@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.core.calendar import utcnow
-from app.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.core.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from app.core.pagination import KeysetOrder, Page, paginate
 from app.core.security import Principal, Role, Scope
 from app.models.catalog import CatalogStatus
@@ -39,10 +39,6 @@ from app.services.ledger.accounts import BANK, ESCROW, FEE_REVENUE, TAX_PAYABLE
 from app.services.ledger.entries import EntryFacts
 
 BASIS_POINTS = 10_000
-
-
-class IllegalTransition(Conflict):
-    code = "illegal_transition"
 
 
 def share(amount_fen: int, rate_bp: int) -> int:

@@ -105,7 +105,7 @@ async def test_workflow_draft_publish_update_withdraw(
     assert (await client.get(url)).status_code == 404
     again = await client.post(f"{url}/publish", headers=headers)
     assert again.status_code == 409
-    assert again.json()["code"] == "invalid_transition"
+    assert again.json()["code"] == "illegal_transition"
     frozen = await client.patch(url, json=case.change, headers=headers)
     assert frozen.status_code == 409
     assert frozen.json()["code"] == "item_withdrawn"

@@ -170,7 +170,7 @@ async def test_status_changes_through_imports(client: AsyncClient, session: Asyn
     assert published.json()["results"][0]["result"] == "updated"
     back = await client.post(URL, json={"items": [_item(1, status="draft")]}, headers=key.headers)
     assert back.status_code == 422
-    assert back.json()["results"][0]["errors"][0]["type"] == "invalid_transition"
+    assert back.json()["results"][0]["errors"][0]["type"] == "illegal_transition"
     gone = await client.post(
         URL, json={"items": [_item(1, status="withdrawn")]}, headers=key.headers
     )

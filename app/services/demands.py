@@ -1,0 +1,457 @@
+"""Demands: an enterprise's posted need, a catalog item with its own workflow.
+
+draft → open → closed → awarded | unsuccessful, or cancelled from draft or open. ``closed``
+is never stored: an open demand whose deadline has passed reads as closed, in Python
+(:func:`read_status`, ``Demand.current_status``) and in SQL (:func:`status_sql`), on every
+replica at once, with no job. Lists, search, facets and history are the catalog mechanism's
+(:data:`SPEC`); who sees what is :func:`visible_condition` / :func:`may_see`.
+
+Who sees a demand: its owner, staff (admins, operators) and auditors always; anyone else
+only once it has been opened (``published_at``), while it is not hidden by an operator, and,
+when it is invited-only, only invited organizations. Its budget shows to others only when
+``budget_visible``.
+"""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, bindparam, case, or_, select, true, type_coerce
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.calendar import utcnow
+from app.core.errors import FieldError, Forbidden, IllegalTransition, NotFound, ValidationFailed
+from app.core.pagination import Page
+from app.core.security import Principal, Role, Scope
+from app.models.base import UTCDateTime
+from app.models.catalog import CatalogHistory, HistoryAction
+from app.models.demands import Demand, DemandInvitation, DemandKind, DemandStatus
+from app.models.orgs import OrganizationKind
+from app.services import catalog
+from app.services.catalog import CatalogPage, CatalogQuery, Redacted, Workflow
+
+#: What others do not see of a demand whose budget is not visible.
+BUDGET_FIELDS = frozenset({"budget_min", "budget_max"})
+
+
+def sees_everything(principal: Principal | None) -> bool:
+    """Staff and auditors read every demand, proposal and question."""
+    return principal is not None and (principal.is_staff or principal.role is Role.auditor)
+
+
+def status_sql(model: Any = Demand, now: datetime | None = None) -> ColumnElement[str]:
+    """The status as read, in SQL: an open demand past its deadline is closed."""
+    moment = bindparam(None, now or utcnow(), type_=UTCDateTime())
+    derived = case(
+        (
+            and_(model.status == DemandStatus.open, model.deadline <= moment),
+            DemandStatus.closed.value,
+        ),
+        else_=model.status,
+    )
+    return type_coerce(derived, String(16))
+
+
+def _opened(model: Any) -> ColumnElement[bool]:
+    return and_(model.published_at.is_not(None), model.hidden_at.is_(None))
+
+
+WORKFLOW = Workflow(
+    listed=(DemandStatus.open,),
+    editable=frozenset({DemandStatus.draft}),
+    public=_opened,
+    is_public=lambda demand: demand.published_at is not None and demand.hidden_at is None,
+    status_sql=status_sql,
+    frozen_code="demand_not_editable",
+)
+
+
+def visible_condition(principal: Principal | None) -> ColumnElement[bool]:
+    """The demands ``principal`` may see, as a condition (lists and search)."""
+    if sees_everything(principal):
+        return true()
+    opened = _opened(Demand)
+    if principal is None or principal.organization_id is None:
+        return and_(opened, Demand.invited_only.is_(False))
+    org = principal.organization_id
+    invited = Demand.id.in_(
+        select(DemandInvitation.demand_id).where(DemandInvitation.organization_id == org)
+    )
+    return or_(Demand.owner_id == org, and_(opened, or_(Demand.invited_only.is_(False), invited)))
+
+
+async def is_invited(session: AsyncSession, demand_id: uuid.UUID, org: uuid.UUID | None) -> bool:
+    if org is None:
+        return False
+    found = await session.scalar(
+        select(DemandInvitation.id).where(
+            DemandInvitation.demand_id == demand_id, DemandInvitation.organization_id == org
+        )
+    )
+    return found is not None
+
+
+async def may_see(session: AsyncSession, principal: Principal | None, demand: Demand) -> bool:
+    """The test of :func:`visible_condition` for one loaded demand."""
+    if sees_everything(principal) or is_owner(principal, demand):
+        return True
+    if not WORKFLOW.is_public(demand):
+        return False
+    if not demand.invited_only:
+        return True
+    return principal is not None and await is_invited(session, demand.id, principal.organization_id)
+
+
+def is_owner(principal: Principal | None, demand: Demand) -> bool:
+    return principal is not None and principal.organization_id == demand.owner_id
+
+
+async def visible_demand(
+    session: AsyncSession, principal: Principal | None, demand_id: uuid.UUID, *, lock: bool = False
+) -> Demand:
+    """The demand, if ``principal`` may see it (404 otherwise: an invisible demand does not
+    exist for the caller). ``lock``: its row locked until the transaction ends (PostgreSQL;
+    SQLite serializes writers), read afresh."""
+    stmt = select(Demand).where(Demand.id == demand_id)
+    if lock:
+        stmt = stmt.execution_options(populate_existing=True)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+    demand = (await session.scalars(stmt)).one_or_none()
+    if demand is None or not await may_see(session, principal, demand):
+        raise NotFound(f"No demand {demand_id}.")
+    return demand
+
+
+def require_owner(principal: Principal, demand: Demand, action: str) -> None:
+    """Only the owning enterprise (or staff on its behalf) acts on its demand."""
+    principal.require_scope(Scope.demands_write)
+    if not principal.acts_for(demand.owner_id):
+        raise Forbidden(f"Only the demand's owner may {action} it.", code="not_owner")
+
+
+def require_status(demand: Demand, action: str, *allowed: DemandStatus) -> DemandStatus:
+    """The demand's status as read now, if ``action`` is allowed in it (409 otherwise)."""
+    status = demand.current_status
+    if status not in allowed:
+        raise IllegalTransition(
+            f"A {status.value} demand cannot be {action}"
+            f" (only a {' or '.join(s.value for s in allowed)} one)."
+        )
+    return status
+
+
+def present(demand: Demand, principal: Principal | None) -> Demand | Redacted:
+    """The demand as ``principal`` may read it: the budget hidden from others unless it is
+    visible."""
+    if demand.budget_visible or sees_everything(principal) or is_owner(principal, demand):
+        return demand
+    return Redacted(demand, BUDGET_FIELDS)
+
+
+# --- the catalog spec ---------------------------------------------------------------------
+
+
+def _demand_errors(values: Mapping[str, Any], now: datetime) -> list[FieldError]:
+    errors: list[FieldError] = []
+    low, high = values.get("budget_min"), values.get("budget_max")
+    if low is not None and high is not None and low > high:
+        errors.append(
+            FieldError(
+                loc=["body", "budget_min"], message="budget_min is above budget_max",
+                type="range_order",
+            )
+        )  # fmt: skip
+    deadline = values.get("deadline")
+    if deadline is not None and deadline <= now:
+        errors.append(
+            FieldError(loc=["body", "deadline"], message="the deadline has passed",
+                       type="deadline_passed")
+        )  # fmt: skip
+    if values.get("kind") is DemandKind.challenge and values.get("reward") is None:
+        errors.append(
+            FieldError(loc=["body", "reward"], message="a challenge states its reward",
+                       type="reward_required")
+        )  # fmt: skip
+    return errors
+
+
+async def check_demands(
+    session: AsyncSession, principal: Principal, items: Sequence[Mapping[str, Any]]
+) -> list[list[FieldError]]:
+    """Budget in order, deadline still ahead, a challenge's reward stated."""
+    now = utcnow()
+    return [_demand_errors(item, now) for item in items]
+
+
+SPEC = catalog.CatalogSpec(
+    name="demands",
+    noun="demand",
+    model=Demand,
+    fields=(
+        "kind",
+        "title",
+        "description",
+        "field",
+        "budget_min",
+        "budget_max",
+        "budget_visible",
+        "deadline",
+        "reward",
+        "requirements",
+        "attachments",
+        "invited_only",
+    ),
+    title_fields=("title",),
+    body_fields=("description", "field", "requirements"),
+    facets=("kind", "field", "status", "owner_id"),
+    owner_kinds=frozenset({OrganizationKind.enterprise}),
+    check=check_demands,
+    workflow=WORKFLOW,
+    write_scope=Scope.demands_write,
+    visibility=visible_condition,
+)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+async def get_demand(
+    session: AsyncSession, *, principal: Principal | None, demand_id: uuid.UUID
+) -> Demand | Redacted:
+    demand = await visible_demand(session, principal, demand_id)
+    return present(demand, principal)
+
+
+async def list_demands(
+    session: AsyncSession,
+    *,
+    principal: Principal | None,
+    query: CatalogQuery,
+    kinds: list[DemandKind] | None = None,
+    fields: list[str] | None = None,
+    budget_min: int | None = None,
+    budget_max: int | None = None,
+    deadline_from: datetime | None = None,
+    deadline_to: datetime | None = None,
+) -> CatalogPage[Demand]:
+    """Demands by kind, field, budget (overlapping the range: only budgets the caller may
+    see), and deadline; ``status`` as read now (closed once the deadline has passed)."""
+    budget = catalog.overlapping(Demand.budget_min, Demand.budget_max, budget_min, budget_max)
+    if budget and not sees_everything(principal):
+        org = principal.organization_id if principal is not None else None
+        budget = [and_(or_(Demand.budget_visible.is_(True), Demand.owner_id == org), *budget)]
+    query.conditions = catalog.all_of(
+        catalog.one_of(Demand.kind, kinds),
+        catalog.one_of(Demand.field, fields),
+        budget,
+        catalog.at_least(Demand.deadline, deadline_from),
+        [Demand.deadline < deadline_to] if deadline_to is not None else [],
+    )
+    page = await catalog.search_items(session, SPEC, principal=principal, query=query)
+    page.items = [present(item, principal) for item in page.items]
+    return page
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+async def create_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    values: Mapping[str, Any],
+    owner_id: uuid.UUID | None = None,
+) -> Demand:
+    """A new draft demand of the caller's enterprise (staff name the owner)."""
+    return await catalog.create_item(
+        session, SPEC, principal=principal, values=values, owner_id=owner_id
+    )
+
+
+async def update_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    values: Mapping[str, Any],
+    if_match: str | None,
+) -> Demand:
+    """Change a draft's fields (an opened demand changes only by extending its deadline)."""
+    await visible_demand(session, principal, demand_id)
+    return await catalog.update_item(
+        session, SPEC, principal=principal, item_id=demand_id, values=values, if_match=if_match
+    )
+
+
+async def _change(
+    session: AsyncSession,
+    demand: Demand,
+    principal: Principal,
+    action: HistoryAction,
+    changes: dict[str, Any],
+) -> Demand:
+    await catalog.record_change(
+        session, SPEC, demand, principal=principal, action=action, changes=changes
+    )
+    return demand
+
+
+async def publish_demand(
+    session: AsyncSession, *, principal: Principal, demand_id: uuid.UUID, if_match: str | None
+) -> Demand:
+    """Open a draft for proposals until its deadline (which must still be ahead)."""
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    require_owner(principal, demand, "publish")
+    catalog.check_precondition(SPEC, demand, if_match)
+    require_status(demand, "published", DemandStatus.draft)
+    now = utcnow()
+    if demand.deadline <= now:
+        raise ValidationFailed(
+            "The deadline has passed: move it before publishing.", code="deadline_passed"
+        )
+    demand.status, demand.published_at = DemandStatus.open, now
+    return await _change(
+        session, demand, principal, HistoryAction.publish, {"status": ["draft", "open"]}
+    )
+
+
+async def cancel_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    reason: str,
+    if_match: str | None,
+) -> Demand:
+    """Call off a draft or an open demand, saying why (its proposals become unsuccessful)."""
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    require_owner(principal, demand, "cancel")
+    catalog.check_precondition(SPEC, demand, if_match)
+    before = require_status(demand, "cancelled", DemandStatus.draft, DemandStatus.open)
+    now = utcnow()
+    demand.status, demand.cancelled_at, demand.cancel_reason = DemandStatus.cancelled, now, reason
+    from app.services import proposals as proposals_service  # noqa: PLC0415 (they import us)
+
+    await proposals_service.close_all(session, demand, now=now)
+    return await _change(
+        session,
+        demand,
+        principal,
+        HistoryAction.cancel,
+        {"status": [before.value, "cancelled"], "cancel_reason": [None, reason]},
+    )
+
+
+async def extend_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    deadline: datetime,
+    if_match: str | None,
+) -> Demand:
+    """Move an open demand's deadline later (never earlier); history keeps the old one."""
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    require_owner(principal, demand, "extend")
+    catalog.check_precondition(SPEC, demand, if_match)
+    require_status(demand, "extended", DemandStatus.open)
+    if deadline <= demand.deadline:
+        raise ValidationFailed(
+            "A deadline is only extended: send a later one.",
+            code="deadline_not_later",
+            errors=[
+                FieldError(
+                    loc=["body", "deadline"],
+                    message=f"must be after {demand.deadline.isoformat()}",
+                    type="deadline_not_later",
+                )
+            ],
+        )
+    before = demand.deadline
+    demand.deadline = deadline
+    return await _change(
+        session,
+        demand,
+        principal,
+        HistoryAction.extend,
+        {"deadline": [before.isoformat(), deadline.isoformat()]},
+    )
+
+
+async def close_unsuccessful(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    reason: str | None,
+    if_match: str | None,
+) -> Demand:
+    """End a closed demand with no award: every live proposal becomes unsuccessful."""
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    require_owner(principal, demand, "close")
+    catalog.check_precondition(SPEC, demand, if_match)
+    require_status(demand, "closed as unsuccessful", DemandStatus.closed)
+    now = utcnow()
+    demand.status, demand.decided_at = DemandStatus.unsuccessful, now
+    from app.services import proposals as proposals_service  # noqa: PLC0415 (they import us)
+
+    await proposals_service.close_all(session, demand, now=now)
+    changes: dict[str, Any] = {"status": ["closed", "unsuccessful"]}
+    if reason:
+        changes["reason"] = [None, reason]
+    return await _change(session, demand, principal, HistoryAction.close_unsuccessful, changes)
+
+
+async def mark_awarded(
+    session: AsyncSession, demand: Demand, *, principal: Principal, proposal_id: uuid.UUID
+) -> None:
+    """The demand (locked, read as closed) awarded to ``proposal_id``: the award's half that
+    is the demand's (app/services/proposals.py does the rest, in the same transaction)."""
+    require_status(demand, "awarded", DemandStatus.closed)
+    demand.status, demand.decided_at = DemandStatus.awarded, utcnow()
+    await _change(
+        session,
+        demand,
+        principal,
+        HistoryAction.award,
+        {"status": ["closed", "awarded"], "proposal_id": [None, str(proposal_id)]},
+    )
+
+
+async def moderate_demand(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    hide: bool,
+    reason: str | None,
+) -> Demand:
+    """Hide a demand from everyone but its owner and staff, or show it again (operators)."""
+    principal.require_role(Role.admin, Role.operator)
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    if hide == (demand.hidden_at is not None):
+        state = "hidden" if hide else "visible"
+        raise IllegalTransition(f"The demand is already {state}.")
+    before = demand.hidden_reason
+    demand.hidden_at, demand.hidden_reason = (utcnow(), reason) if hide else (None, None)
+    action = HistoryAction.hide if hide else HistoryAction.unhide
+    return await _change(
+        session, demand, principal, action, {"hidden_reason": [before, demand.hidden_reason]}
+    )
+
+
+async def list_demand_history(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> Page[CatalogHistory]:
+    """Changes to a demand, oldest first (its owner, staff and auditors)."""
+    demand = await visible_demand(session, principal, demand_id)
+    if not (sees_everything(principal) or is_owner(principal, demand)):
+        raise Forbidden("Only the demand's owner, staff and auditors see its history.")
+    return await catalog.history_page(session, SPEC, item_id=demand_id, limit=limit, cursor=cursor)
