@@ -5,8 +5,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -20,11 +22,14 @@ from app.core.security import (
     hash_password_sync,
 )
 from app.models.auth import User
+from app.core.calendar import utcnow
 from app.models.catalog import HistoryAction
+from app.models.demands import Demand, DemandKind
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
 from app.services import auth as auth_service
 from app.services import catalog as catalog_service
+from app.services import demands as demands_service
 from app.services import technologies as technologies_service
 from app.services.catalog import CatalogSpec, M
 from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
@@ -181,3 +186,59 @@ async def published_technology(
     """A technology of ``owner``'s, created and published by an operator, committed."""
     values = {"title": title, "trl": trl, "tags": [], "external_id": None}
     return await published_item(session, technologies_service.SPEC, owner, values)
+
+
+async def open_demand(
+    session: AsyncSession,
+    owner: Organization,
+    *,
+    kind: DemandKind = DemandKind.technology,
+    title: str = "盾构刀盘磨损在线监测方案征集",
+    budget_min: int | None = 10_000_000,
+    budget_max: int | None = 50_000_000,
+    budget_visible: bool = False,
+    deadline: datetime | None = None,
+    invited_only: bool = False,
+    reward: int | None = None,
+    publish: bool = True,
+) -> Demand:
+    """A demand of ``owner``'s (an enterprise), created and opened by an operator, committed.
+    Money in fen; the deadline an hour ahead unless given; ``publish=False`` leaves a draft."""
+    values = {
+        "kind": kind,
+        "title": title,
+        "description": "需要一套可在施工现场部署的刀盘磨损监测方案, 含传感器选型与数据平台。",
+        "field": "盾构装备",
+        "budget_min": budget_min,
+        "budget_max": budget_max,
+        "budget_visible": budget_visible,
+        "deadline": deadline or utcnow() + timedelta(hours=1),
+        "reward": reward if reward is not None or kind is not DemandKind.challenge else 100_000_00,
+        "requirements": "具备盾构装备研发经验" if kind is DemandKind.challenge else None,
+        "attachments": [],
+        "invited_only": invited_only,
+        "tags": ["盾构"],
+        "external_id": None,
+    }
+    demand = await demands_service.create_demand(
+        session, principal=principal(), values=values, owner_id=owner.id
+    )
+    if publish:
+        await demands_service.publish_demand(
+            session, principal=principal(), demand_id=demand.id, if_match=None
+        )
+    await session.commit()
+    return demand
+
+
+async def pass_deadline(session: AsyncSession, demand: Demand) -> None:
+    """Let ``demand``'s deadline pass now: it becomes the instant just gone, after everything
+    recorded so far (a time machine for tests; the demand then reads as closed). Committed."""
+    await session.execute(
+        update(Demand)
+        .where(Demand.id == demand.id)
+        .values(deadline=utcnow() - timedelta(microseconds=1))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(demand)
