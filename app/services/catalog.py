@@ -273,7 +273,7 @@ def _content_fields(spec: CatalogSpec[Any]) -> tuple[str, ...]:
     return (*spec.fields, "tags", "external_id")
 
 
-def _history(
+def history_entry(
     spec: CatalogSpec[Any],
     item: CatalogItem,
     *,
@@ -282,6 +282,7 @@ def _history(
     changes: Mapping[str, Any],
     source: str = "api",
 ) -> CatalogHistory:
+    """A history row of a change to ``item`` at its current version (added by the caller)."""
     return CatalogHistory(
         catalog=spec.name,
         item_id=item.id,
@@ -496,7 +497,7 @@ async def create_item(
         raise _external_id_taken(spec, values.get("external_id")) from exc
     changes = {f: [None, jsonable(values.get(f))] for f in _content_fields(spec) if f in values}
     session.add(
-        _history(spec, item, action=HistoryAction.create, principal=principal, changes=changes)
+        history_entry(spec, item, action=HistoryAction.create, principal=principal, changes=changes)
     )
     note_changed(session, [spec.name])
     return item
@@ -552,7 +553,7 @@ async def record_change(
     """Write a change made to ``item`` (its version checked), with its history entry, and
     mark the catalog changed: the end of every update and change of status."""
     await _flush_change(session, spec, item)
-    session.add(_history(spec, item, action=action, principal=principal, changes=changes))
+    session.add(history_entry(spec, item, action=action, principal=principal, changes=changes))
     note_changed(session, [spec.name])
 
 
