@@ -24,6 +24,7 @@ from app.core.response_cache import ResponseCache, ResponseCacheMiddleware
 from app.routers import (
     auth,
     deals,
+    demands,
     financial_products,
     health,
     imports,
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         policies.router,
         ip_assets.router,
         financial_products.router,
+        demands.router,
         search.router,
         imports.router,
         deals.router,

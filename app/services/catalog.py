@@ -372,10 +372,14 @@ async def _load_for_write(
     return item
 
 
-def etag_of(item: CatalogItem | Mapping[str, Any], *, public: bool = False) -> str:
-    """A strong ETag naming the item's version (and the redacted variant, which differs)."""
+def etag_of(
+    item: CatalogItem | Mapping[str, Any], *, public: bool = False, variant: str = ""
+) -> str:
+    """A strong ETag naming the item's version, then letters for what else makes its body
+    differ: ``variant`` (a demand read as closed) and ``p``, the redacted variant. If-Match
+    compares the version only."""
     version = item["version"] if isinstance(item, Mapping) else item.version
-    return f'"{version}{"p" if public else ""}"'
+    return f'"{version}{variant}{"p" if public else ""}"'
 
 
 def check_precondition(spec: CatalogSpec[Any], item: CatalogItem, if_match: str | None) -> None:
@@ -386,7 +390,7 @@ def check_precondition(spec: CatalogSpec[Any], item: CatalogItem, if_match: str 
         tag = candidate.strip()
         if tag.startswith("W/"):
             continue  # If-Match uses strong comparison
-        if tag.strip('"').rstrip("p") == current:
+        if tag.strip('"').rstrip("abcdefghijklmnopqrstuvwxyz") == current:
             return
     raise PreconditionFailed(
         f"The {spec.noun} has changed (it is at version {current}); fetch it again.",

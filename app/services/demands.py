@@ -169,10 +169,16 @@ def _demand_errors(values: Mapping[str, Any], now: datetime) -> list[FieldError]
             FieldError(loc=["body", "deadline"], message="the deadline has passed",
                        type="deadline_passed")
         )  # fmt: skip
-    if values.get("kind") is DemandKind.challenge and values.get("reward") is None:
+    if values.get("kind") is DemandKind.challenge:
+        if values.get("reward") is None:
+            errors.append(
+                FieldError(loc=["body", "reward"], message="a challenge states its reward",
+                           type="reward_required")
+            )  # fmt: skip
+    elif values.get("reward") is not None or values.get("requirements") is not None:
         errors.append(
-            FieldError(loc=["body", "reward"], message="a challenge states its reward",
-                       type="reward_required")
+            FieldError(loc=["body", "reward"], type="challenge_only",
+                       message="reward and requirements are for challenges only")
         )  # fmt: skip
     return errors
 
