@@ -264,12 +264,12 @@ def create_api_key(
 
 @cli.command()
 def reindex() -> None:
-    """Rebuild the catalogs' search indexes (on SQLite, run it after a VACUUM)."""
+    """Rebuild the catalogs' and demands' search indexes (on SQLite, run it after a VACUUM)."""
     from app.core.search import rebuild_index
-    from app.services.catalog_registry import CATALOGS
+    from app.services.catalog_registry import INDEXED
 
     async def work(session: AsyncSession) -> list[str]:
-        tables = [spec.model.__tablename__ for spec in CATALOGS.values()]
+        tables = [spec.model.__tablename__ for spec in INDEXED]
         for table in tables:
             await rebuild_index(session, table)
         return tables

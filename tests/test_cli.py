@@ -139,6 +139,7 @@ async def test_reindex_rebuilds_the_search_index(fresh_database_url: str) -> Non
         result = _innoshare(fresh_database_url, "reindex")
         assert result.returncode == 0, result.stderr
         assert "technologies" in result.stdout
+        assert "demands" in result.stdout
         assert await found() == 1
     finally:
         await database.dispose()

@@ -1,10 +1,11 @@
-"""The five catalogs by name, for what spans them (cross-catalog search)."""
+"""The five catalogs by name, for what spans them (cross-catalog search), and every spec
+with a search index (the catalogs and demands), for what rebuilds them."""
 
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
-from app.services import financial_products, ip_assets, policies, talents, technologies
+from app.services import demands, financial_products, ip_assets, policies, talents, technologies
 from app.services.catalog import CatalogSpec
 
 
@@ -23,6 +24,10 @@ CATALOGS: dict[CatalogName, CatalogSpec[Any]] = {
     CatalogName.ip_assets: ip_assets.SPEC,
     CatalogName.financial_products: financial_products.SPEC,
 }
+
+
+#: Every spec whose table has a full-text index (``innoshare reindex`` rebuilds them all).
+INDEXED: tuple[CatalogSpec[Any], ...] = (*CATALOGS.values(), demands.SPEC)
 
 
 def searchable(names: Sequence[CatalogName] | None) -> list[CatalogSpec[Any]]:
