@@ -4,13 +4,14 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.calendar import utcnow
 from app.core.config import Settings
 from app.core.security import (
     ROLE_SCOPES,
@@ -22,7 +23,6 @@ from app.core.security import (
     hash_password_sync,
 )
 from app.models.auth import User
-from app.core.calendar import utcnow
 from app.models.catalog import HistoryAction
 from app.models.demands import Demand, DemandKind
 from app.models.orgs import Organization, OrganizationKind
