@@ -105,7 +105,10 @@ class DealRead(Schema):
     status: DealStatus
     buyer_id: uuid.UUID
     seller_id: uuid.UUID
-    technology_id: uuid.UUID | None
+    technology_id: uuid.UUID | None = Field(description="The listed technology contracted for.")
+    demand_id: uuid.UUID | None = Field(
+        default=None, description="The demand whose award opened the deal (one deal per demand)."
+    )
     currency: Literal["CNY"] = "CNY"
     gross_amount: MoneyOut = Field(validation_alias="gross_fen")
     fee_rate_bp: int = Field(description="Platform fee, basis points of each release.")
@@ -135,6 +138,7 @@ class DealRead(Schema):
                     "buyer_id": "0f1e2d3c-4b5a-4968-8776-65544332211a",
                     "seller_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
                     "technology_id": "0b5f0a4e-3f43-4f7e-9a54-3e1f4b8c2d10",
+                    "demand_id": None,
                     "currency": "CNY",
                     "gross_amount": "380000.00",
                     "fee_rate_bp": 300,

@@ -1,6 +1,10 @@
 """Deals and the money they move: create, fund, settle (whole or by milestone), refund,
 cancel, and reversing a ledger entry.
 
+A deal is opened for a published technology (the buyer's request) or by a demand's award
+(``app/services/proposals.py``, in the award's transaction: ``deals.demand_id`` is unique, so
+one award opens one deal); from then on both are the same.
+
 Every operation that moves money locks the deal row first, then writes one journal entry per
 movement through :mod:`app.services.ledger`:
 
@@ -21,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -30,6 +35,7 @@ from app.core.pagination import KeysetOrder, Page, paginate
 from app.core.security import Principal, Role, Scope
 from app.models.catalog import CatalogStatus
 from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
+from app.models.demands import Demand, DemandStatus, Proposal, ProposalStatus
 from app.models.ledger import EntryKind, JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.models.technologies import Technology
@@ -54,10 +60,15 @@ class MilestoneInput:
 
 @dataclass(frozen=True, slots=True)
 class DealInput:
-    technology_id: uuid.UUID
+    """What a deal is made of: for a listed technology (``technology_id``: the seller is its
+    owner) or for an awarded demand (``demand_id``: the buyer is the demand's owner, the
+    seller the awarded proposal's organization). Exactly one of the two."""
+
     title: str
     category: ContractCategory
     gross_fen: int
+    technology_id: uuid.UUID | None = None
+    demand_id: uuid.UUID | None = None
     buyer_id: uuid.UUID | None = None
     terms: str | None = None
     milestones: Sequence[MilestoneInput] = ()
@@ -266,7 +277,7 @@ def new_deal_values(
     *,
     buyer_id: uuid.UUID,
     seller_id: uuid.UUID,
-    technology_id: uuid.UUID,
+    technology_id: uuid.UUID | None,
     category: ContractCategory,
     title: str,
     terms: str | None,
@@ -275,15 +286,18 @@ def new_deal_values(
     tax_rate_bp: Mapping[str, int],
     created_by: str,
     state: DealState = DealState(),  # noqa: B008 (frozen: one shared value is safe)
+    demand_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    """A deal's columns but its id, times and version: its parties and contract, the fee and
-    tax rates of its category (``fee_rate_bp``, ``tax_rate_bp``: by category), and ``state``,
-    a new deal's unless it is written up with its history (the demo dataset)."""
+    """A deal's columns but its id, times and version: its parties and contract (a listed
+    technology's, or an awarded demand's), the fee and tax rates of its category
+    (``fee_rate_bp``, ``tax_rate_bp``: by category), and ``state``, a new deal's unless it is
+    written up with its history (the demo dataset)."""
     return {
         "created_by": created_by,
         "buyer_id": buyer_id,
         "seller_id": seller_id,
         "technology_id": technology_id,
+        "demand_id": demand_id,
         "category": category,
         "title": title,
         "terms": terms,
@@ -294,14 +308,11 @@ def new_deal_values(
     }
 
 
-async def create_deal(
-    session: AsyncSession,
-    principal: Principal,
-    values: DealInput,
-    *,
-    fee_rate_bp: dict[str, int],
-    tax_rate_bp: dict[str, int],
-) -> Deal:
+async def _listing_parties(
+    session: AsyncSession, principal: Principal, values: DealInput
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Buyer and seller of a deal for a published technology: the caller's enterprise (staff
+    name it) buys from the listing's owner."""
     principal.require_scope(Scope.deals_write)
     technology = await session.get(Technology, values.technology_id)
     if technology is None or technology.status is not CatalogStatus.published:
@@ -324,6 +335,58 @@ async def create_deal(
         raise ValidationFailed("The buyer must be an enterprise.", code="buyer_not_enterprise")
     if buyer_id == technology.owner_id:
         raise ValidationFailed("An organization cannot buy its own listing.", code="self_deal")
+    return buyer_id, technology.owner_id
+
+
+async def _award_parties(
+    session: AsyncSession, principal: Principal, values: DealInput
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """Buyer and seller of the deal an award opens: the demand's owner buys from the awarded
+    proposal's organization, at its price. The award (app/services/proposals.py) has marked
+    both in this transaction; this only reads what it wrote, and refuses anything else."""
+    demand = await session.get(Demand, values.demand_id)
+    if demand is None or demand.status is not DemandStatus.awarded:
+        raise IllegalTransition(f"The demand {values.demand_id} is not awarded.")
+    principal.require_scope(Scope.demands_write)
+    if not principal.acts_for(demand.owner_id):
+        raise Forbidden("Only the demand's owner contracts for it.", code="not_owner")
+    awarded = (
+        await session.scalars(
+            select(Proposal).where(
+                Proposal.demand_id == demand.id, Proposal.status == ProposalStatus.awarded
+            )
+        )
+    ).one_or_none()
+    if awarded is None:
+        raise IllegalTransition(f"The demand {demand.id} has no awarded proposal.")
+    if awarded.price != values.gross_fen:
+        raise ValidationFailed(
+            "A deal from an award is for the awarded price.", code="gross_is_not_the_price"
+        )
+    already = await session.scalar(select(Deal.id).where(Deal.demand_id == demand.id))
+    if already is not None:
+        raise IllegalTransition(f"The demand's award already opened the deal {already}.")
+    return demand.owner_id, awarded.organization_id
+
+
+async def create_deal(
+    session: AsyncSession,
+    principal: Principal,
+    values: DealInput,
+    *,
+    fee_rate_bp: dict[str, int],
+    tax_rate_bp: dict[str, int],
+) -> Deal:
+    """A new deal, for a published technology or from an awarded demand (see DealInput)."""
+    if (values.technology_id is None) == (values.demand_id is None):
+        raise ValidationFailed(
+            "A deal is for a technology or from a demand's award: one of the two.",
+            code="deal_subject_required",
+        )
+    if values.demand_id is not None:
+        buyer_id, seller_id = await _award_parties(session, principal, values)
+    else:
+        buyer_id, seller_id = await _listing_parties(session, principal, values)
     if values.milestones and sum(m.amount_fen for m in values.milestones) != values.gross_fen:
         raise ValidationFailed(
             "The milestones' amounts must add up to the gross amount.",
@@ -332,8 +395,9 @@ async def create_deal(
     deal = Deal(
         **new_deal_values(
             buyer_id=buyer_id,
-            seller_id=technology.owner_id,
-            technology_id=technology.id,
+            seller_id=seller_id,
+            technology_id=values.technology_id,
+            demand_id=values.demand_id,
             category=values.category,
             title=values.title,
             terms=values.terms,
@@ -348,7 +412,13 @@ async def create_deal(
         ],
     )
     session.add(deal)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if values.demand_id is None:
+            raise
+        # deals.demand_id is unique: a second deal for one award lost the race
+        raise IllegalTransition("The demand's award has already opened its deal.") from exc
     return deal
 
 

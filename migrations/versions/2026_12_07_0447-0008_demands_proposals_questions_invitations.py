@@ -345,15 +345,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deals", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_deals_demand_id_demands"), type_="foreignkey")
-        batch_op.drop_constraint(batch_op.f("uq_deals_demand_id"), type_="unique")
-        batch_op.drop_column("demand_id")
-
-    op.execute("DELETE FROM catalog_history WHERE catalog = 'demands'")
-    _history_actions(HISTORY_ACTIONS[:4], 16)
-    _drop_search_index()
-
+    # What refers to demands and proposals goes first: on SQLite, the batch copy of deals
+    # would otherwise fail proposals' foreign key to it.
     op.drop_table("proposal_revisions")
     with op.batch_alter_table("proposals", schema=None) as batch_op:
         batch_op.drop_index(
@@ -373,6 +366,14 @@ def downgrade() -> None:
         batch_op.drop_index("ix_demand_invitations_organization")
 
     op.drop_table("demand_invitations")
+    with op.batch_alter_table("deals", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_deals_demand_id_demands"), type_="foreignkey")
+        batch_op.drop_constraint(batch_op.f("uq_deals_demand_id"), type_="unique")
+        batch_op.drop_column("demand_id")
+
+    op.execute("DELETE FROM catalog_history WHERE catalog = 'demands'")
+    _history_actions(HISTORY_ACTIONS[:4], 16)
+    _drop_search_index()
     with op.batch_alter_table("demands", schema=None) as batch_op:
         batch_op.drop_index("ix_demands_status_created_at")
         batch_op.drop_index(batch_op.f("ix_demands_owner_id"))
