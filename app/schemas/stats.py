@@ -26,11 +26,11 @@ class OverviewRead(Schema):
                     "tax_total": "1100000.00",
                     "currency": "CNY",
                     "enterprises_served": 60,
-                    "demands_total": 268,
-                    "demands_open": 64,
-                    "challenges_open": 9,
-                    "proposals_total": 812,
-                    "deals_from_demands": 24,
+                    "demands_total": 225,
+                    "demands_open": 60,
+                    "challenges_open": 16,
+                    "proposals_total": 469,
+                    "deals_from_demands": 32,
                 }
             ]
         }
