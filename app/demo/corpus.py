@@ -755,3 +755,72 @@ CONTRACT_STAGES = {
     "consulting": ("现场调研", "咨询报告评审"),
     "service": ("现场技术服务", "服务成果验收"),
 }
+
+# --- demands ----------------------------------------------------------------------------------
+
+#: A demand's kind as a tag and in running text, by DemandKind value.
+DEMAND_KIND_NAMES = {
+    "technology": "技术需求",
+    "financing": "融资需求",
+    "talent": "人才需求",
+    "service": "服务需求",
+    "challenge": "揭榜挂帅",
+}
+#: How an enterprise would like to work with whoever solves its technology demand.
+COOPERATION_MODES = words("委托开发 合作开发 技术转让 专利许可 技术入股")
+#: Services enterprises buy from institutes and service firms, besides their field's tests.
+GENERAL_SERVICES = words(
+    "高新技术企业认定辅导 知识产权贯标 专利布局与挖掘 科技项目申报辅导 研发费用加计扣除辅导 "
+    "技术合同认定登记代理 科技成果评价 产品检测认证"
+)
+#: Degrees asked of the people a talent demand seeks.
+DEGREES = ("博士研究生", "硕士研究生及以上", "本科及以上")
+#: What a financing demand offers as security.
+COLLATERALS = words("知识产权质押 应收账款质押 设备抵押 股权质押 第三方担保 信用方式")
+CANCEL_REASONS = (
+    "企业经营计划调整，项目暂缓实施。",
+    "已通过其他渠道解决，取消本次需求。",
+    "需求内容需重新论证，修改后另行发布。",
+    "年度预算调整，本需求暂停。",
+)
+UNSUCCESSFUL_REASONS = (
+    "应征方案均未达到技术指标要求。",
+    "应征报价均超出项目预算。",
+    "应征方案实施周期不能满足生产计划。",
+)
+HIDDEN_REASONS = (
+    "重复发布（与本单位另一需求内容相同）。",
+    "需求内容包含广告信息，已隐藏。",
+    "需求内容与平台服务范围无关。",
+)
+#: Clarifying questions any bidder may ask, each with the owner's answer.
+GENERAL_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("是否接受联合体共同应征？", "接受，联合体各方须在方案中明确分工，由牵头单位提交方案。"),
+    ("预算是否包含设备购置和材料费用？", "预算包含方案实施所需的全部费用（含税）。"),
+    ("能否安排现场调研？", "可以，请通过平台留言预约，工作日均可安排技术人员陪同。"),
+    ("对知识产权归属有何要求？", "合作产生的知识产权归双方共有，我方享有优先实施权。"),
+    ("付款方式如何安排？", "通过平台托管支付，按里程碑验收后分期结算。"),
+    ("截止时间能否延后？", "暂不延期，如有调整将在平台统一发布。"),
+    ("是否需要提供资质证明材料？", "请在方案附件中提供单位资质和近三年类似项目业绩。"),
+)
+QUESTIONS_BY_KIND: dict[str, tuple[tuple[str, str], ...]] = {
+    "technology": (
+        ("现有设备的型号和运行参数能否提供？", "可在签署保密协议后提供详细参数。"),
+        ("技术指标是否需要第三方检测验证？", "需要，验收以具有资质的第三方检测报告为准。"),
+    ),
+    "challenge": (
+        ("揭榜方是否必须为河南省内单位？", "不限地域，国内具有相应研发能力的单位均可揭榜。"),
+        ("奖励资金如何拨付？", "签订揭榜协议后拨付30%，通过验收后拨付其余部分。"),
+    ),
+    "service": (
+        ("服务周期是否可以分阶段实施？", "可以，请在方案中列明各阶段的工作内容和时间安排。"),
+    ),
+    "talent": (
+        ("是否接受兼职或项目合作方式？", "接受，柔性引进的专家可按项目周期开展合作。"),
+        ("工作地点是否在郑州？", "工作地点在郑州高新区，可提供人才公寓。"),
+    ),
+    "financing": (
+        ("企业近两年的财务报表能否提供？", "可以，经审计的财务报表将在尽职调查阶段提供。"),
+        ("融资资金的具体用途是什么？", "主要用于生产线扩建和研发设备购置。"),
+    ),
+}

@@ -1,7 +1,8 @@
 """The demo's deals: enterprises' contracts for published technologies from launch to the end
 of May 2020, planned to release the published volume (see :class:`~app.demo.plan.DealPlan`),
 scheduled on working days, and written up as the deals service writes them, journal entries
-posted by the ledger itself."""
+posted by the ledger itself. Planned first (:func:`plan_seeded_deals`), so that some can become
+the awards of demands (app/demo/demands.py) before they are written (:func:`write_deals`)."""
 
 import bisect
 import math
@@ -54,11 +55,17 @@ DAYS_OFF = (
 CLOSED = (date(2020, 1, 24), date(2020, 2, 9))
 
 
-def working_time(rng: random.Random, after: datetime) -> datetime:
-    """A time in office hours (Shanghai) of the first working day on or after ``after``'s."""
+def working_day(after: datetime) -> date:
+    """The first working day (Shanghai) on or after ``after``'s."""
     day = after.astimezone(SHANGHAI).date()
     while day.weekday() >= 5 or any(first <= day <= last for first, last in DAYS_OFF):
         day += timedelta(days=1)
+    return day
+
+
+def working_time(rng: random.Random, after: datetime) -> datetime:
+    """A time in office hours (Shanghai) of the first working day on or after ``after``'s."""
+    day = working_day(after)
     start = datetime(day.year, day.month, day.day, 9, tzinfo=SHANGHAI)
     return (start + timedelta(seconds=rng.randrange(8 * 3600 + 1800))).astimezone(UTC)
 
@@ -120,7 +127,7 @@ def _contract_amount(rng: random.Random, high: int = DEAL_MAX_YUAN) -> int:
     return max(DEAL_MIN_YUAN, min(high, round(amount / step) * step))
 
 
-def _stage_amounts(rng: random.Random, gross: int, count: int) -> list[int]:
+def stage_amounts(rng: random.Random, gross: int, count: int) -> list[int]:
     """The amounts of ``count`` payment stages of a contract, whole hundreds adding up."""
     weights = [rng.uniform(1, 3) for _ in range(count)]
     amounts = [
@@ -131,7 +138,7 @@ def _stage_amounts(rng: random.Random, gross: int, count: int) -> list[int]:
 
 
 @dataclass(slots=True)
-class _PlannedDeal:
+class PlannedDeal:
     """A deal as it stands at the end of May 2020 (amounts in yuan)."""
 
     id: uuid.UUID
@@ -146,8 +153,18 @@ class _PlannedDeal:
     times: list[datetime] = field(default_factory=list)
     """Created, then funded or cancelled, then each release, then the refund."""
     technology: SeededTechnology | None = None
+    """The listing contracted for; its owner is the seller."""
     title: str = ""
     terms: str = ""
+    demand_id: uuid.UUID | None = None
+    """The demand whose award opened the deal (app/demo/demands.py): then the deal names no
+    technology, its title is the demand's, and the winning proposal is the technology's
+    owner's."""
+
+    @property
+    def seller(self) -> SeededOrganization:
+        assert self.technology is not None
+        return self.technology.owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +189,12 @@ def _stages(
         return []
     count = rng.choice((2, 3, 4)) if len(names) > 2 else 2
     titles = [*names[: count - 1], names[-1]]
-    return list(zip(titles, _stage_amounts(rng, gross, count), strict=True))
+    return list(zip(titles, stage_amounts(rng, gross, count), strict=True))
 
 
 def plan_deals(
     rng: random.Random, plan: DealPlan, enterprises: list[SeededOrganization]
-) -> list[_PlannedDeal]:
+) -> list[PlannedDeal]:
     """Every deal's outcome, category, amounts and buyer; settled deals' amounts make up what
     the plan releases per category, with what the unfinished deals released first."""
     if plan.settled < len(enterprises):
@@ -186,7 +203,7 @@ def plan_deals(
     weights = [plan.released_yuan[c] for c in categories]
     buyer_weights = [o.weight for o in enterprises]
 
-    def unfinished(status: DealStatus, *, partly_released: bool) -> _PlannedDeal:
+    def unfinished(status: DealStatus, *, partly_released: bool) -> PlannedDeal:
         if partly_released:  # paid by milestone: development and transfer contracts
             category = rng.choice(
                 (
@@ -199,7 +216,7 @@ def plan_deals(
         else:
             category = rng.choices(categories, weights)[0]
             gross = _contract_amount(rng)
-        return _PlannedDeal(
+        return PlannedDeal(
             id=new_id(rng),
             status=status,
             category=category,
@@ -227,7 +244,7 @@ def plan_deals(
         for gross in split_amount(rng, plan.released_yuan[category] - released[category], count):
             stages = _stages(rng, category, gross, required=False)
             settled.append(
-                _PlannedDeal(
+                PlannedDeal(
                     id=new_id(rng),
                     status=DealStatus.settled,
                     category=category,
@@ -245,7 +262,7 @@ def plan_deals(
     return settled + deals
 
 
-def schedule_deal(rng: random.Random, deal: _PlannedDeal) -> list[datetime]:
+def schedule_deal(rng: random.Random, deal: PlannedDeal) -> list[datetime]:
     """When the deal was created, funded or cancelled, released and refunded."""
     first_day = LAUNCH + timedelta(days=5)  # partners' listings are in by then
     releases = 1 if deal.status is DealStatus.settled and not deal.stages else deal.released_stages
@@ -268,7 +285,7 @@ def _pick_technology(
     rng: random.Random,
     technologies: list[SeededTechnology],
     published: list[datetime],
-    deal: _PlannedDeal,
+    deal: PlannedDeal,
 ) -> SeededTechnology:
     """A technology listed a day before the deal, not the buyer's own; mostly in one of the
     buyer's fields and of a university or institute."""
@@ -298,7 +315,7 @@ class _Books:
 
 def _write_up(
     rng: random.Random,
-    deal: _PlannedDeal,
+    deal: PlannedDeal,
     number: int,
     seller_account: uuid.UUID | None,
     books: _Books,
@@ -332,7 +349,7 @@ def _write_up(
         deal_id=deal.id,
         category=deal.category,
         buyer_id=deal.buyer.id,
-        seller_id=deal.technology.owner.id,
+        seller_id=deal.seller.id,
     )
     state = DealState()
     if deal.status is DealStatus.cancelled:
@@ -387,48 +404,46 @@ def _write_up(
                 if milestone["status"] is MilestoneStatus.pending:
                     milestone.update(status=MilestoneStatus.refunded, updated_at=refunded_at)
     assert state.status is deal.status, (deal.id, state.status, deal.status)
+    values = deals_service.new_deal_values(
+        buyer_id=deal.buyer.id,
+        seller_id=deal.seller.id,
+        technology_id=deal.technology.id,
+        category=deal.category,
+        title=deal.title,
+        terms=deal.terms,
+        gross_fen=gross,
+        fee_rate_bp=DEFAULT_FEE_RATE_BP,
+        tax_rate_bp=DEFAULT_TAX_RATE_BP,
+        created_by=SEED_ACTOR,
+        state=state,
+    )
+    if deal.demand_id is not None:  # opened by an award: the demand, not a listing
+        values.update(technology_id=None)
     books.deals.append(
         {
             "id": deal.id,
             "created_at": created,
             "updated_at": deal.times[-1],
             "version": 1,
-            **deals_service.new_deal_values(
-                buyer_id=deal.buyer.id,
-                seller_id=deal.technology.owner.id,
-                technology_id=deal.technology.id,
-                category=deal.category,
-                title=deal.title,
-                terms=deal.terms,
-                gross_fen=gross,
-                fee_rate_bp=DEFAULT_FEE_RATE_BP,
-                tax_rate_bp=DEFAULT_TAX_RATE_BP,
-                created_by=SEED_ACTOR,
-                state=state,
-            ),
+            **values,
+            "demand_id": deal.demand_id,
         }
     )
     books.milestones += milestones
 
 
-async def seed_deals(
-    session: AsyncSession,
-    *,
+def plan_seeded_deals(
     rng: random.Random,
+    *,
     scale: SeedScale,
     organizations: SeededOrganizations,
     technologies: list[SeededTechnology],
-    progress: Progress,
-) -> DealFigures:
-    """Enterprises' contracts for published technologies, paid through escrow, from launch to
-    the end of May 2020: the plan's settled volume (every enterprise served), plus deals
-    still in escrow, open, cancelled and refunded.
-
-    Deal and milestone rows go in as the other sections' rows do; every movement of money is
-    a journal entry written by :func:`app.services.ledger.posting.post_entry` at the time it
-    happened, in time order, so the hash chains and balances are the ledger's own. The ledger
-    draws the entries' ids and chains itself: those (and so the hashes) differ from run to run.
-    """
+) -> list[PlannedDeal]:
+    """Enterprises' contracts for published technologies from launch to the end of May 2020,
+    in creation order: the plan's settled volume (every enterprise served), plus deals still
+    in escrow, open, cancelled and refunded; each one's schedule, technology (so seller),
+    title and terms. Nothing is written: the demands section makes some of them awards'
+    (:func:`app.demo.demands.plan_demands`) before :func:`write_deals` writes them."""
     planned = plan_deals(rng, scale.deals, organizations.of_kind(OrganizationKind.enterprise))
     published = [t.published_at for t in technologies]
     for deal in planned:
@@ -437,18 +452,27 @@ async def seed_deals(
         deal.title = deal_title(rng, deal.category.value, deal.technology.title)
         deal.terms = deal_terms(rng, deal.category.value, deal.stages, deal.gross)
     planned.sort(key=lambda d: (d.times[0], d.id))
-    paid = {
-        d.technology.owner.id for d in planned if d.technology and d.status is DealStatus.settled
-    }
-    paid |= {d.technology.owner.id for d in planned if d.technology and d.released_stages}
+    return planned
+
+
+async def write_deals(
+    session: AsyncSession, *, rng: random.Random, planned: list[PlannedDeal], progress: Progress
+) -> DealFigures:
+    """The planned deals' rows, paid through escrow.
+
+    Deal and milestone rows go in as the other sections' rows do; every movement of money is
+    a journal entry written by :func:`app.services.ledger.posting.post_entry` at the time it
+    happened, in time order, so the hash chains and balances are the ledger's own. The ledger
+    draws the entries' ids and chains itself: those (and so the hashes) differ from run to run.
+    """
+    paid = {d.seller.id for d in planned if d.status is DealStatus.settled or d.released_stages}
     accounts = {
         seller: await ledger_accounts.organization_account(session, seller)
         for seller in sorted(paid)
     }
     books = _Books()
     for number, deal in enumerate(planned):
-        assert deal.technology is not None
-        _write_up(rng, deal, number, accounts.get(deal.technology.owner.id), books)
+        _write_up(rng, deal, number, accounts.get(deal.seller.id), books)
     books.entries.sort(key=lambda e: (e[0], e[1]))
 
     advance = progress.task("deals", len(books.deals) + len(books.entries))

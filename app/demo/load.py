@@ -4,20 +4,25 @@
 (3,925 talents, 7,884 technologies, 100,000 policies, 12,000 IP assets, 75 universities and
 institutes, 40 financial institutions, 64 enterprises), the deals of its first eight months
 (9,617,000.00 CNY settled, 1,121,930.00 CNY tax, all 64 enterprises served: see
-:class:`~app.demo.plan.DealPlan`) and a few demo accounts. The same random seed writes the same
-rows, ids and timestamps included; only the accounts' secrets differ, and the journal entries'
-ids and chains (so their hashes), which the ledger draws itself.
+:class:`~app.demo.plan.DealPlan`), the enterprises' demands with their proposals, some of them
+awarded to deals of that plan (:class:`~app.demo.plan.DemandPlan`), and a few demo accounts. The
+same random seed writes the same rows, ids and timestamps included; only the accounts' secrets
+differ, and the journal entries' ids and chains (so their hashes), which the ledger draws
+itself.
 
 Each section (:mod:`~app.demo.organizations`, :mod:`~app.demo.accounts`,
-:mod:`~app.demo.catalogs`, :mod:`~app.demo.policies`, :mod:`~app.demo.deals`) is a function
-taking the session and its own random generator and returning what later sections need; every
-section draws from a generator seeded for it alone, so a section added later (deals) changes
-none of the others; the policies' rows are written ahead, in a worker process at the seed scale
+:mod:`~app.demo.catalogs`, :mod:`~app.demo.policies`, :mod:`~app.demo.deals`,
+:mod:`~app.demo.demands`) is a function taking the session and its own random generator and
+returning what later sections need; every section draws from a generator seeded for it alone, so
+a section added later (deals, demands) changes none of the others' draws; the deals are planned
+before they are written, so that the demands section can make some of them awards; the policies'
+rows are written ahead, in a worker process at the seed scale
 (:class:`~app.demo.policies.PolicyRows`). Rows go in with bulk inserts (COPY on PostgreSQL),
 each table in ``created_at`` order (SQLite's full-text index ranks by rowid as a proxy of
 recency), and each catalog's full-text index is built once after its rows
-(:func:`app.core.search.suspend_search_index`). No catalog history is written: the items are as
-partners imported them.
+(:func:`app.core.search.suspend_search_index`). The catalogs have no history: the items are as
+partners imported them; the demands have theirs (created, published, extended, cancelled,
+closed, awarded, hidden), written by the seed.
 
 The caller runs the whole seed in one transaction: a seed that fails leaves the database as
 empty as it found it, so ``innoshare seed --if-empty`` tries again rather than skipping a half
@@ -36,14 +41,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict
 from app.core.sql import table_of
 from app.demo import accounts as demo_accounts
-from app.demo import catalogs, deals, organizations, policies
+from app.demo import catalogs, deals, demands, organizations, policies
 from app.demo.accounts import DemoAccounts
 from app.demo.deals import DealFigures
+from app.demo.demands import DemandFigures
 from app.demo.plan import SeedScale
 from app.demo.policies import PARALLEL_POLICIES
-from app.demo.rows import CATALOGS, Progress, ProgressCallback
+from app.demo.rows import CATALOGS, SEARCHABLE, Progress, ProgressCallback
 from app.models.catalog import CatalogItem, CatalogStatus
 from app.models.deals import Deal, DealMilestone
+from app.models.demands import (
+    Demand,
+    DemandInvitation,
+    DemandQuestion,
+    Proposal,
+    ProposalRevision,
+)
 from app.models.ledger import JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
 from app.services.catalog import note_changed
@@ -56,6 +69,7 @@ SECTIONS = (
     "policies",
     "financial",
     "deals",
+    "demands",
 )
 
 
@@ -74,6 +88,7 @@ class SeedReport:
     """Drafts and withdrawn items per catalog, beyond the figures."""
     deals: DealFigures
     """What the deals add up to: the ledger's figures at the end of May 2020."""
+    demands: DemandFigures
     accounts: DemoAccounts | None
     seconds: float = 0.0
 
@@ -179,21 +194,38 @@ async def seed_database(
         await catalogs.seed_financial_products(
             session, rng=rngs["financial"], organizations=orgs, progress=bar
         )
-        figures = await deals.seed_deals(
-            session,
-            rng=rngs["deals"],
-            scale=scale,
-            organizations=orgs,
-            technologies=technologies,
-            progress=bar,
+        planned_deals = deals.plan_seeded_deals(
+            rngs["deals"], scale=scale, organizations=orgs, technologies=technologies
         )
+        # Some deals are awards of demands: the demands go in first (a deal names its
+        # demand), their proposals after the deals (a winning proposal names its deal).
+        demand_book = demands.plan_demands(
+            rngs["demands"], plan=scale.demands, organizations=orgs, deals=planned_deals
+        )
+        await demands.write_demands(session, demand_book, bar)
+        figures = await deals.write_deals(
+            session, rng=rngs["deals"], planned=planned_deals, progress=bar
+        )
+        await demands.write_proposals(session, demand_book, bar)
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the first searches are planned for 100k rows, not for none.
-        loaded = (Organization, *CATALOGS, Deal, DealMilestone, JournalEntry, Posting)
+        loaded = (
+            Organization,
+            *CATALOGS,
+            Demand,
+            DemandInvitation,
+            DemandQuestion,
+            Proposal,
+            ProposalRevision,
+            Deal,
+            DealMilestone,
+            JournalEntry,
+            Posting,
+        )
         tables = ", ".join(table_of(model).name for model in loaded)
         await session.execute(text(f"ANALYZE {tables}"))
     # Lists cached from the empty catalogs (a server may already be running) go stale.
-    note_changed(session, [model.__tablename__ for model in CATALOGS])
+    note_changed(session, [model.__tablename__ for model in SEARCHABLE])
     kinds: dict[OrganizationKind, int] = {}
     for org in orgs.all:
         kinds[org.kind] = kinds.get(org.kind, 0) + 1
@@ -208,6 +240,7 @@ async def seed_database(
         published=published,
         unpublished=unpublished,
         deals=figures,
+        demands=demand_book.figures(),
         accounts=demo,
         seconds=time.perf_counter() - started,
     )

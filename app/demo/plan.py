@@ -47,6 +47,39 @@ class DealPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class DemandPlan:
+    """How many demands stand each way at the end of May 2020, besides the awarded ones,
+    which are deals' (as many of the deal plan's as can have come from a demand, up to
+    ``awarded``: see app/demo/demands.py)."""
+
+    draft: int
+    open: int
+    """Taking proposals at the end of May 2020, deadlines weeks later: closed when read today."""
+    standing: int
+    """Standing calls open for years (deadline at the end of 2030): open when read today."""
+    closed: int
+    """Deadline passed by the end of May 2020, no decision yet."""
+    unsuccessful: int
+    cancelled: int
+    """A quarter of them never published."""
+    awarded: int
+    hidden: int
+    """Demands of the above hidden by an operator (moderation), beyond the counts."""
+
+    @property
+    def total(self) -> int:
+        return (
+            self.draft
+            + self.open
+            + self.standing
+            + self.closed
+            + self.unsuccessful
+            + self.cancelled
+            + self.awarded
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SeedScale:
     """How many of everything: published items (exact), organizations by kind."""
 
@@ -60,6 +93,7 @@ class SeedScale:
     policies: int
     ip_assets: int
     deals: DealPlan
+    demands: DemandPlan
     unpublished_per_mille: int = 5
     """Drafts and withdrawn items added beyond the published counts, per thousand."""
 
@@ -92,6 +126,16 @@ SCALES: dict[ScaleName, SeedScale] = {
                 ContractCategory.service: 2_040_000,
             },
         ),
+        demands=DemandPlan(
+            draft=30,
+            open=40,
+            standing=20,
+            closed=40,
+            unsuccessful=70,
+            cancelled=36,
+            awarded=32,
+            hidden=4,
+        ),
     ),
     ScaleName.small: SeedScale(
         name="small",
@@ -116,6 +160,16 @@ SCALES: dict[ScaleName, SeedScale] = {
                 ContractCategory.consulting: 116_300,
                 ContractCategory.service: 204_000,
             },
+        ),
+        demands=DemandPlan(
+            draft=2,
+            open=2,
+            standing=2,
+            closed=2,
+            unsuccessful=3,
+            cancelled=4,
+            awarded=3,
+            hidden=1,
         ),
     ),
 }

@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import bulk, search
 from app.models.catalog import CatalogItem
+from app.models.demands import Demand
 from app.services import catalog_registry
 
 CATALOGS: tuple[type[CatalogItem], ...] = tuple(
     spec.model for spec in catalog_registry.CATALOGS.values()
 )
+SEARCHABLE: tuple[type[CatalogItem], ...] = (*CATALOGS, Demand)
+"""Every table with a search index the seed fills: the catalogs and the demands."""
 
 ProgressCallback = Callable[[str, int, int], None]
 """Told ``(task, total, done)`` as the seed goes: first with ``done`` 0 when a task starts,
@@ -47,7 +50,7 @@ async def search_index_built_after(
     :func:`app.core.search.suspend_search_index`), as a step of the "search index" task."""
     async with search.suspend_search_index(session, model.__tablename__):
         yield
-        advance = progress.task("search index", len(CATALOGS))
+        advance = progress.task("search index", len(SEARCHABLE))
     advance(1)
 
 

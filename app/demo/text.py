@@ -9,10 +9,14 @@ import uuid
 from dataclasses import dataclass
 
 from app.demo.corpus import (
+    COLLATERALS,
     CONTRACT_NAMES,
     CONTRACT_TITLE_ENDINGS,
+    COOPERATION_MODES,
+    DEGREES,
     DESIGN_VARIANTS,
     ENTERPRISE_BRANDS,
+    GENERAL_SERVICES,
     GIVEN_NAME_CHARACTERS,
     SENIOR_TITLES,
     SURNAMES,
@@ -298,3 +302,180 @@ def deal_terms(
     else:
         sentences[-1] += rng.choice(("卖方对所提供资料负保密义务。", "服务成果归买方所有。"))
     return "".join(sentences)
+
+
+# --- demands --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What a demand is about: its title, description and the proposals answering it tell
+    the same."""
+
+    kind: str
+    field: FieldVocabulary
+    obj: str
+    act: str
+    tech: str
+    app: str
+    problem: str
+    benefit: str
+    research: str
+    service: str
+
+
+def demand_need(rng: random.Random, kind: str, field: FieldVocabulary) -> Need:
+    service = rng.choice(
+        (
+            f"{rng.choice(field.objects)}检测分析",
+            f"{rng.choice(field.applications)}工艺优化",
+            *GENERAL_SERVICES,
+        )
+    )
+    return Need(
+        kind=kind,
+        field=field,
+        obj=rng.choice(field.objects),
+        act=rng.choice(field.actions),
+        tech=rng.choice(field.techniques),
+        app=rng.choice(field.applications),
+        problem=rng.choice(field.problems),
+        benefit=rng.choice(field.benefits),
+        research=rng.choice(field.research_fields),
+        service=service,
+    )
+
+
+def demand_title(rng: random.Random, need: Need, amount_wan: int) -> str:
+    """A demand's title as enterprises word them; ``amount_wan``: a financing's sum."""
+    n = need
+    titles = {
+        "technology": (
+            f"{n.obj}{n.act}技术需求",
+            f"征集{n.obj}{n.act}技术解决方案",
+            f"面向{n.app}的{n.obj}{n.act}技术合作",
+            f"{n.obj}{n.benefit}提升技术攻关",
+        ),
+        "challenge": (
+            f"揭榜挂帅：{n.obj}{n.act}关键技术攻关",
+            f"“揭榜挂帅”项目：破解{n.app}中{n.problem}难题",
+            f"{n.field.short}领域揭榜挂帅：{n.obj}{n.act}",
+        ),
+        "service": (
+            f"{n.service}服务需求",
+            f"委托开展{n.service}服务",
+            f"{n.obj}{n.service}服务采购" if "检测" in n.service else f"{n.service}服务采购",
+        ),
+        "talent": (
+            f"诚聘{n.research}方向技术负责人",
+            f"柔性引进{n.research}领域专家",
+            f"聘请{n.research}专家担任技术顾问",
+            f"{n.research}方向高级工程师招聘",
+        ),
+        "financing": (
+            f"{n.obj}产业化项目融资需求",
+            f"科技型企业流动资金贷款需求（{amount_wan}万元）",
+            f"{n.obj}扩产项目股权融资",
+            f"研发设备购置贷款需求（{amount_wan}万元）",
+            "知识产权质押融资需求",
+        ),
+    }
+    return rng.choice(titles[n.kind])
+
+
+def demand_description(rng: random.Random, need: Need, amount_wan: int) -> str:
+    """Two to four sentences: who asks, the problem, what is wanted, how to work together."""
+    n = need
+    about = f"我公司主要从事{n.obj}等产品的研发与生产，产品应用于{n.app}。"
+    if n.kind in ("technology", "challenge"):
+        sentences = [
+            about,
+            f"目前生产中存在{n.problem}的问题，希望借助{n.tech}等技术实现{n.obj}的{n.act}，"
+            f"使{n.benefit}提高{rng.randint(10, 50)}%以上。",
+        ]
+        if n.kind == "technology":
+            sentences.append(f"合作方式：{rng.choice(COOPERATION_MODES)}，可提供试验场地和样品。")
+        else:
+            sentences.append("面向全国公开张榜，不设门槛，谁有本事谁揭榜。")
+    elif n.kind == "service":
+        sentences = [
+            about,
+            f"因{rng.choice(('新产品上市', '生产线改造', '项目验收', '年度认定'))}需要，"
+            f"现委托专业机构开展{n.service}服务。",
+            f"要求服务机构具有相关资质，{rng.choice((30, 45, 60, 90))}日内完成并出具报告。",
+        ]
+    elif n.kind == "talent":
+        sentences = [
+            about,
+            f"因业务拓展需要，拟引进{n.research}方向高层次人才，要求{rng.choice(DEGREES)}学历，"
+            f"{rng.randint(3, 10)}年以上相关研发经历。",
+            "可采用全职、兼职或项目合作方式，待遇面议，可协助申报郑州市人才项目。",
+        ]
+    else:
+        sentences = [
+            f"公司为国家高新技术企业，拥有有效知识产权{rng.randint(5, 60)}项，"
+            f"上年度营业收入{rng.randint(8, 200) * 100}万元。",
+            f"为推进{n.obj}项目，现需融资{amount_wan}万元，期限{rng.choice((12, 24, 36))}个月，"
+            f"可提供{rng.choice(COLLATERALS)}。",
+        ]
+    return "".join(sentences)
+
+
+def challenge_requirements(rng: random.Random, need: Need) -> str:
+    """What a solver of a challenge must bring (揭榜条件)."""
+    return (
+        "；".join(
+            (
+                f"揭榜方在{need.research}领域具有较强研发实力和成功案例",
+                f"方案须实现{need.benefit}显著提升，"
+                f"并在{rng.choice((6, 12, 18, 24))}个月内完成验证",
+                "研发团队核心成员不少于3人，具有高级职称人员不少于1人",
+            )
+        )
+        + "。"
+    )
+
+
+def proposal_plan(rng: random.Random, need: Need, timeline_days: int) -> str:
+    """A provider's plan for a demand, in two or three sentences."""
+    n = need
+    if n.kind == "financing":
+        product = rng.choice(("科技贷", "知识产权质押贷", "流动资金贷款", "融资担保", "股权投资"))
+        return (
+            f"我行（司）可提供{product}产品，年化利率{rng.randint(385, 650) / 100:.2f}%起，"
+            f"期限{rng.choice((12, 24, 36))}个月。资料齐全后{timeline_days}日内完成审批和放款。"
+        )
+    if n.kind == "talent":
+        return (
+            f"推荐我单位{n.research}方向专家团队，以项目合作方式为企业提供技术指导，"
+            f"每月现场服务不少于{rng.randint(2, 6)}天，合作周期{timeline_days}天。"
+        )
+    if n.kind == "service":
+        return (
+            f"我单位具有{n.service}相关资质和{rng.randint(3, 15)}年服务经验，"
+            f"将组建专门服务团队，{timeline_days}日内完成全部工作并提交报告。"
+        )
+    return (
+        f"针对{n.problem}的问题，我方拟采用{n.tech}技术开展{n.obj}{n.act}研究，"
+        f"分方案设计、样机研制和现场验证三个阶段实施，周期{timeline_days}天。"
+        f"预期{n.benefit}提高{rng.randint(15, 60)}%，交付技术资料并提供一年技术支持。"
+    )
+
+
+def proposal_solution(rng: random.Random, need: Need) -> str:
+    """A challenge's proposed solution in a sentence (揭榜方案摘要)."""
+    other = rng.choice([t for t in need.field.techniques if t != need.tech] or [need.tech])
+    return (
+        f"以{need.tech}为核心，结合{other}，构建{need.obj}{need.act}一体化方案，已完成实验室验证。"
+    )
+
+
+def revised_plan(rng: random.Random, plan: str) -> str:
+    """The plan once more, as a revision words it."""
+    return plan + rng.choice(
+        (
+            "（修订：根据答疑内容补充了验收指标。）",
+            "（修订：调整了实施进度安排。）",
+            "（修订：细化了人员分工和经费预算。）",
+        )
+    )

@@ -23,6 +23,6 @@ async def get_stats_overview(
         Query(description="A day (its end, platform time zone) or a time; default now."),
     ] = None,
 ) -> stats_service.Overview:
-    """Counts of published catalog items, institutions, and settled volume, tax and
-    enterprises served, as of a time."""
+    """Counts of published catalog items, institutions, settled volume, tax and enterprises
+    served, and of demands, proposals and deals from awards, as of a time."""
     return await stats_service.overview(session, as_of=as_of, zone=settings.timezone)

@@ -26,6 +26,11 @@ class OverviewRead(Schema):
                     "tax_total": "1100000.00",
                     "currency": "CNY",
                     "enterprises_served": 60,
+                    "demands_total": 225,
+                    "demands_open": 60,
+                    "challenges_open": 16,
+                    "proposals_total": 469,
+                    "deals_from_demands": 32,
                 }
             ]
         }
@@ -45,4 +50,25 @@ class OverviewRead(Schema):
     currency: Literal["CNY"] = "CNY"
     enterprises_served: int = Field(
         description="Enterprises that bought with money released, net of reversals (服务企业)."
+    )
+    demands_total: int = Field(
+        description="Demands posted (需求): opened (published) by `as_of` and not hidden by an"
+        " operator at `as_of`; drafts never count."
+    )
+    demands_open: int = Field(
+        description="Of `demands_total`, those taking proposals at `as_of`: deadline after"
+        " `as_of`, and neither cancelled nor decided (awarded or closed as unsuccessful) by"
+        " then. A demand past its deadline awaiting a decision is closed, not open."
+    )
+    challenges_open: int = Field(
+        description="Of `demands_open`, the challenges (揭榜挂帅: published problems with a"
+        " reward)."
+    )
+    proposals_total: int = Field(
+        description="Proposals submitted by `as_of` and not withdrawn by then, whatever became"
+        " of them after (awarded, unsuccessful or still under review)."
+    )
+    deals_from_demands: int = Field(
+        description="Deals opened by awarding a demand's proposal, created by `as_of` (each"
+        " awarded demand opens exactly one)."
     )

@@ -1,14 +1,22 @@
-"""The platform's headline figures (the seed's table), computed from the data as of a time."""
+"""The platform's headline figures (the seed's table), computed from the data as of a time.
+
+Every figure is read from timestamps, so it can be computed for any past moment: a demand
+counts from its ``published_at``, stops being open at its deadline, cancellation or decision,
+and a hidden demand counts for nobody while it is hidden.
+"""
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.calendar import utcnow
 from app.models.catalog import CatalogItem
+from app.models.deals import Deal
+from app.models.demands import Demand, DemandKind, Proposal
 from app.models.ip_assets import IPAsset
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
@@ -34,6 +42,17 @@ class Overview:
     """Tax on those releases, in fen."""
     enterprises_served: int
     """Buyers of deals with money released, net of reversals."""
+    demands_total: int
+    """Demands opened by then and not hidden then."""
+    demands_open: int
+    """Of those, the ones still taking proposals then: before their deadline, neither
+    cancelled nor decided."""
+    challenges_open: int
+    """Open demands of kind challenge (揭榜挂帅)."""
+    proposals_total: int
+    """Proposals submitted by then and not withdrawn by then."""
+    deals_from_demands: int
+    """Deals opened by an award by then."""
 
 
 def moment(as_of: date | datetime | None, zone: str) -> datetime:
@@ -62,9 +81,56 @@ async def _organizations(
     return int(await session.scalar(stmt) or 0)
 
 
+def _not_yet(column: InstrumentedAttribute[datetime | None], at: datetime) -> ColumnElement[bool]:
+    """The moment in ``column`` had not come at ``at`` (or never came)."""
+    return or_(column.is_(None), column > at)
+
+
+@dataclass(frozen=True, slots=True)
+class _DemandCounts:
+    total: int
+    open: int
+    challenges_open: int
+    proposals: int
+    deals: int
+
+
+async def _demands(session: AsyncSession, at: datetime) -> _DemandCounts:
+    """Demands opened and not hidden at ``at``, those of them open then (all and
+    challenges), live proposals and deals born of an award, as of ``at``."""
+    is_open = and_(
+        Demand.deadline > at,
+        _not_yet(Demand.cancelled_at, at),
+        _not_yet(Demand.decided_at, at),
+    )
+    counts = (
+        await session.execute(
+            select(
+                func.count(),
+                func.count().filter(is_open),
+                func.count().filter(is_open, Demand.kind == DemandKind.challenge),
+            ).where(Demand.published_at <= at, _not_yet(Demand.hidden_at, at))
+        )
+    ).one()
+    proposals = await session.scalar(
+        select(func.count()).where(Proposal.created_at <= at, _not_yet(Proposal.withdrawn_at, at))
+    )
+    deals = await session.scalar(
+        select(func.count()).where(Deal.demand_id.is_not(None), Deal.created_at <= at)
+    )
+    return _DemandCounts(
+        total=counts[0],
+        open=counts[1],
+        challenges_open=counts[2],
+        proposals=int(proposals or 0),
+        deals=int(deals or 0),
+    )
+
+
 async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone: str) -> Overview:
-    """Counts of published catalog items and of organizations, and the ledger's settled
-    volume, tax and enterprises served, as of a time."""
+    """Counts of published catalog items and of organizations, the ledger's settled volume,
+    tax and enterprises served, and the demands' market (demands, proposals, deals from
+    awards), as of a time."""
     at = moment(as_of, zone)
     # The auditors' totals of every entry up to and including ``at`` (their end is exclusive;
     # both backends keep microseconds).
@@ -75,6 +141,7 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
         group_by=ledger_totals.GroupBy.none,
         zone=zone,
     )
+    demands = await _demands(session, at)
     return Overview(
         as_of=at,
         talents=await _published(session, Talent, at),
@@ -88,4 +155,9 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
         transaction_volume=settled.transaction_volume_fen,
         tax_total=settled.tax_total_fen,
         enterprises_served=settled.enterprises_served,
+        demands_total=demands.total,
+        demands_open=demands.open,
+        challenges_open=demands.challenges_open,
+        proposals_total=demands.proposals,
+        deals_from_demands=demands.deals,
     )

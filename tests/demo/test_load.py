@@ -28,8 +28,15 @@ from app.demo.deals import SEED_ACTOR
 from app.demo.organizations import organization_code
 from app.demo.plan import AS_OF, LAUNCH, SCALES, SHANGHAI, ScaleName
 from app.main import create_app
-from app.models.catalog import CatalogStatus
+from app.models.catalog import CatalogHistory, CatalogStatus
 from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
+from app.models.demands import (
+    Demand,
+    DemandInvitation,
+    DemandQuestion,
+    Proposal,
+    ProposalRevision,
+)
 from app.models.financial_products import FinancialProduct
 from app.models.ip_assets import IPAsset
 from app.models.ledger import EntryKind, JournalEntry, LedgerAccount, LedgerChain, Posting
@@ -37,6 +44,7 @@ from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.talents import Talent
 from app.models.technologies import Technology
+from app.services import demands as demands_service
 from app.services import financial_products as financial_products_service
 from app.services import ip_assets as ip_assets_service
 from app.services import policies as policies_service
@@ -57,6 +65,7 @@ SPECS: tuple[CatalogSpec[Any], ...] = (
     policies_service.SPEC,
     ip_assets_service.SPEC,
     financial_products_service.SPEC,
+    demands_service.SPEC,
 )
 INNOSHARE = str(Path(sys.executable).with_name("innoshare"))
 
@@ -80,11 +89,13 @@ async def _read(url: str, model: type[Any]) -> list[Any]:
 
 
 async def _fingerprint(session: AsyncSession) -> str:
-    """A digest of every organization, catalog and deal row, all columns, in id order, and of
-    the journal entries but for what the ledger draws itself (ids, chains, hashes)."""
+    """A digest of every organization, catalog, demand (and its history, invitations,
+    questions, proposals and revisions) and deal row, all columns, in id order, and of the
+    journal entries but for what the ledger draws itself (ids, chains, hashes)."""
     digest = hashlib.sha256()
-    models = (Organization, Talent, IPAsset, Technology, Policy, FinancialProduct, Deal)
-    for model in (*models, DealMilestone):
+    models = (Organization, Talent, IPAsset, Technology, Policy, FinancialProduct, Demand)
+    demand_rows = (CatalogHistory, DemandInvitation, DemandQuestion, Proposal, ProposalRevision)
+    for model in (*models, *demand_rows, Deal, DealMilestone):
         table = model.__table__
         rows = await session.execute(select(table).order_by(table.c.id))
         for row in rows:
@@ -228,7 +239,15 @@ async def test_progress_goes_to_the_callback_task_by_task(
         await database.dispose()
     tasks = list(dict.fromkeys(task for task, _, _ in reports))
     assert tasks[:3] == ["organizations", "talents", "search index"]
-    assert {"IP assets", "technologies", "policies", "financial products", "deals"} < set(tasks)
+    assert {
+        "IP assets",
+        "technologies",
+        "policies",
+        "financial products",
+        "demands",
+        "deals",
+        "proposals",
+    } < set(tasks)
     assert "accounts" not in tasks
     for task in tasks:
         mine = [(total, done) for name, total, done in reports if name == task]
@@ -530,12 +549,15 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
     assert {d.buyer_id for d in deals if d.status is DealStatus.settled} == enterprises
     for deal in deals:
         assert deal.buyer_id in enterprises
-        assert deal.technology_id is not None
-        technology = technologies[deal.technology_id]
-        assert technology.status is CatalogStatus.published
-        assert technology.published_at is not None
-        assert technology.published_at < deal.created_at
-        assert deal.seller_id == technology.owner_id != deal.buyer_id
+        assert deal.seller_id != deal.buyer_id
+        # A listing's deal, or an award's (tests/demo/test_demands.py checks those).
+        assert (deal.technology_id is None) == (deal.demand_id is not None)
+        if deal.technology_id is not None:
+            technology = technologies[deal.technology_id]
+            assert technology.status is CatalogStatus.published
+            assert technology.published_at is not None
+            assert technology.published_at < deal.created_at
+            assert deal.seller_id == technology.owner_id
         assert 2_000_000 <= deal.gross_fen <= 80_000_000
         assert deal.gross_fen % 10_000 == 0  # whole hundreds of yuan
         assert (deal.fee_rate_bp, deal.tax_rate_bp) == (
