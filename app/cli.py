@@ -194,6 +194,12 @@ def _seed_summary(report: SeedReport) -> str:
         f" tax {fen_to_yuan(deals.tax_total_fen)} CNY,"
         f" {deals.enterprises_served} enterprises served ({deals.entries} journal entries)",
     ]
+    demands = report.demands
+    lines.append(
+        f"  {'demands':<20}{sum(demands.by_kind.values()):>9,}"
+        f"  ({demands.deals} awarded into deals), {sum(demands.proposals.values()):,} proposals,"
+        f" {demands.questions:,} questions"
+    )
     return "\n".join(lines)
 
 

@@ -407,7 +407,9 @@ def _write_up(
     values = deals_service.new_deal_values(
         buyer_id=deal.buyer.id,
         seller_id=deal.seller.id,
-        technology_id=deal.technology.id,
+        # opened for a listing, or by an award (the demand, then, not a listing)
+        technology_id=deal.technology.id if deal.demand_id is None else None,
+        demand_id=deal.demand_id,
         category=deal.category,
         title=deal.title,
         terms=deal.terms,
@@ -417,8 +419,6 @@ def _write_up(
         created_by=SEED_ACTOR,
         state=state,
     )
-    if deal.demand_id is not None:  # opened by an award: the demand, not a listing
-        values.update(technology_id=None)
     books.deals.append(
         {
             "id": deal.id,
@@ -426,7 +426,6 @@ def _write_up(
             "updated_at": deal.times[-1],
             "version": 1,
             **values,
-            "demand_id": deal.demand_id,
         }
     )
     books.milestones += milestones

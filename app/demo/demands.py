@@ -74,16 +74,15 @@ from app.models.demands import (
 from app.models.orgs import OrganizationKind
 from app.services import demands as demands_service
 from app.services.catalog import jsonable, search_columns
-from app.services.proposals import content_hash, proposal_content
+from app.services.proposals import CATEGORY_BY_KIND, content_hash, proposal_content
 
 #: The contract an award opens, by the demand's kind (the award's mapping; financing demands
 #: are answered by lenders and investors, whose contracts are no technology contracts: the
 #: demo awards none of them).
 AWARD_CATEGORIES: dict[DemandKind, ContractCategory] = {
-    DemandKind.technology: ContractCategory.development,
-    DemandKind.challenge: ContractCategory.development,
-    DemandKind.service: ContractCategory.service,
-    DemandKind.talent: ContractCategory.consulting,
+    kind: category
+    for kind, category in CATEGORY_BY_KIND.items()
+    if kind is not DemandKind.financing
 }
 #: The deadline of the standing calls (长期有效): the end of 2030, on the zone's calendar.
 STANDING_DEADLINE = datetime(2030, 12, 31, 17, tzinfo=SHANGHAI).astimezone(UTC)

@@ -55,7 +55,7 @@ from app.services.deals import MilestoneInput
 
 #: The contract category of a deal an award opens, unless the owner names another.
 CATEGORY_BY_KIND: Mapping[DemandKind, ContractCategory] = {
-    DemandKind.technology: ContractCategory.transfer,
+    DemandKind.technology: ContractCategory.development,
     DemandKind.challenge: ContractCategory.development,
     DemandKind.talent: ContractCategory.consulting,
     DemandKind.service: ContractCategory.service,

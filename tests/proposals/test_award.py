@@ -70,7 +70,7 @@ async def test_award_opens_exactly_one_deal(
         "created",
         demand.title,
     )
-    assert deal["category"] == "transfer"  # a technology demand's default
+    assert deal["category"] == "development"  # a technology demand's default
     assert (deal["fee_rate_bp"], deal["tax_rate_bp"]) == (300, 1100)
     assert [(m["position"], m["title"], m["amount"]) for m in deal["milestones"]] == [
         (1, "传感器选型与样机", "100000.00"),

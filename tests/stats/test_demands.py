@@ -1,7 +1,6 @@
 """/v1/stats/overview's demand figures: demands opened and open, open challenges, live
 proposals and deals born of an award, each as of any moment, read from timestamps."""
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -78,7 +77,8 @@ async def _award(
     values: dict[str, Any] = deals_service.new_deal_values(
         buyer_id=demand.owner_id,
         seller_id=seller.id,
-        technology_id=uuid.uuid4(),
+        technology_id=None,
+        demand_id=demand.id,
         category=ContractCategory.development,
         title=demand.title,
         terms=None,
@@ -87,7 +87,7 @@ async def _award(
         tax_rate_bp=DEFAULT_TAX_RATE_BP,
         created_by="user:test",
     )
-    deal = Deal(**{**values, "technology_id": None, "demand_id": demand.id})
+    deal = Deal(**values)
     session.add(deal)
     await session.flush()
     proposal.status, proposal.deal_id = ProposalStatus.awarded, deal.id
