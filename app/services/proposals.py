@@ -65,10 +65,10 @@ CATEGORY_BY_KIND: Mapping[DemandKind, ContractCategory] = {
 #: Revisions a proposal may have (the first submission included): the audit lists them all.
 MAX_REVISIONS = 100
 
-#: Statuses in which the demand's owner reads its proposals (the deadline has passed).
-UNSEALED = frozenset(
-    {DemandStatus.closed, DemandStatus.awarded, DemandStatus.unsuccessful, DemandStatus.cancelled}
-)
+#: Statuses in which the demand's owner reads its proposals (the deadline has passed). Not
+#: cancelled: a demand is cancelled before its deadline, and its bids stay unopened (an owner
+#: could otherwise cancel, read the bids and post the need again).
+UNSEALED = frozenset({DemandStatus.closed, DemandStatus.awarded, DemandStatus.unsuccessful})
 
 OLDEST = KeysetOrder("proposals:oldest", (Proposal.created_at, Proposal.id), descending=False)
 

@@ -363,3 +363,8 @@ async def test_a_cancelled_demand_closes_its_proposals(
     assert now.json()["status"] == "unsuccessful"
     refused = await submit(client, demand, tender.provider_b)
     assert (refused.status_code, refused.json()["code"]) == (409, "illegal_transition")
+    # the bids of a cancelled demand stay sealed to its owner
+    seen = await client.get(path(demand), headers=tender.owner.headers)
+    assert (seen.json()["items"], seen.json()["sealed"], seen.json()["total"]) == ([], True, 0)
+    one = await client.get(path(demand, mine["id"]), headers=tender.owner.headers)
+    assert one.status_code == 404
