@@ -17,7 +17,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, case, or_, select, true, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    or_,
+    select,
+    true,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
@@ -26,7 +37,14 @@ from app.core.pagination import Page
 from app.core.security import Principal, Role, Scope
 from app.models.base import UTCDateTime
 from app.models.catalog import CatalogHistory, HistoryAction
-from app.models.demands import Demand, DemandInvitation, DemandKind, DemandStatus
+from app.models.demands import (
+    Demand,
+    DemandInvitation,
+    DemandKind,
+    DemandStatus,
+    Proposal,
+    ProposalStatus,
+)
 from app.models.orgs import OrganizationKind
 from app.services import catalog
 from app.services.catalog import CatalogPage, CatalogQuery, Redacted, Workflow
@@ -124,11 +142,11 @@ async def visible_demand(
     return demand
 
 
-def require_owner(principal: Principal, demand: Demand, action: str) -> None:
+def require_owner(principal: Principal, demand: Demand) -> None:
     """Only the owning enterprise (or staff on its behalf) acts on its demand."""
     principal.require_scope(Scope.demands_write)
     if not principal.acts_for(demand.owner_id):
-        raise Forbidden(f"Only the demand's owner may {action} it.", code="not_owner")
+        raise Forbidden("Only the demand's owner (or an operator) acts on it.", code="not_owner")
 
 
 def require_status(demand: Demand, action: str, *allowed: DemandStatus) -> DemandStatus:
@@ -304,14 +322,40 @@ async def _change(
     return demand
 
 
+async def _owned_for_change(
+    session: AsyncSession,
+    principal: Principal,
+    demand_id: uuid.UUID,
+    if_match: str | None,
+    action: str,
+    *allowed: DemandStatus,
+) -> tuple[Demand, DemandStatus]:
+    """The demand, locked, for its owner to change (``action``, as in "cannot be cancelled"),
+    at the version ``if_match`` names, in one of the ``allowed`` statuses (the one it is in)."""
+    demand = await visible_demand(session, principal, demand_id, lock=True)
+    require_owner(principal, demand)
+    catalog.check_precondition(SPEC, demand, if_match)
+    return demand, require_status(demand, action, *allowed)
+
+
+async def close_proposals(session: AsyncSession, demand: Demand, *, now: datetime) -> None:
+    """Every submitted proposal of ``demand`` becomes unsuccessful: the demand was cancelled
+    or closed with no award, or another proposal won."""
+    await session.execute(
+        update(Proposal)
+        .where(Proposal.demand_id == demand.id, Proposal.status == ProposalStatus.submitted)
+        .values(status=ProposalStatus.unsuccessful, decided_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def publish_demand(
     session: AsyncSession, *, principal: Principal, demand_id: uuid.UUID, if_match: str | None
 ) -> Demand:
     """Open a draft for proposals until its deadline (which must still be ahead)."""
-    demand = await visible_demand(session, principal, demand_id, lock=True)
-    require_owner(principal, demand, "publish")
-    catalog.check_precondition(SPEC, demand, if_match)
-    require_status(demand, "published", DemandStatus.draft)
+    demand, _ = await _owned_for_change(
+        session, principal, demand_id, if_match, "published", DemandStatus.draft
+    )
     now = utcnow()
     if demand.deadline <= now:
         raise ValidationFailed(
@@ -332,15 +376,12 @@ async def cancel_demand(
     if_match: str | None,
 ) -> Demand:
     """Call off a draft or an open demand, saying why (its proposals become unsuccessful)."""
-    demand = await visible_demand(session, principal, demand_id, lock=True)
-    require_owner(principal, demand, "cancel")
-    catalog.check_precondition(SPEC, demand, if_match)
-    before = require_status(demand, "cancelled", DemandStatus.draft, DemandStatus.open)
+    demand, before = await _owned_for_change(
+        session, principal, demand_id, if_match, "cancelled", DemandStatus.draft, DemandStatus.open
+    )
     now = utcnow()
     demand.status, demand.cancelled_at, demand.cancel_reason = DemandStatus.cancelled, now, reason
-    from app.services import proposals as proposals_service  # noqa: PLC0415 (they import us)
-
-    await proposals_service.close_all(session, demand, now=now)
+    await close_proposals(session, demand, now=now)
     return await _change(
         session,
         demand,
@@ -359,10 +400,9 @@ async def extend_demand(
     if_match: str | None,
 ) -> Demand:
     """Move an open demand's deadline later (never earlier); history keeps the old one."""
-    demand = await visible_demand(session, principal, demand_id, lock=True)
-    require_owner(principal, demand, "extend")
-    catalog.check_precondition(SPEC, demand, if_match)
-    require_status(demand, "extended", DemandStatus.open)
+    demand, _ = await _owned_for_change(
+        session, principal, demand_id, if_match, "extended", DemandStatus.open
+    )
     if deadline <= demand.deadline:
         raise ValidationFailed(
             "A deadline is only extended: send a later one.",
@@ -395,15 +435,12 @@ async def close_unsuccessful(
     if_match: str | None,
 ) -> Demand:
     """End a closed demand with no award: every live proposal becomes unsuccessful."""
-    demand = await visible_demand(session, principal, demand_id, lock=True)
-    require_owner(principal, demand, "close")
-    catalog.check_precondition(SPEC, demand, if_match)
-    require_status(demand, "closed as unsuccessful", DemandStatus.closed)
+    demand, _ = await _owned_for_change(
+        session, principal, demand_id, if_match, "closed as unsuccessful", DemandStatus.closed
+    )
     now = utcnow()
     demand.status, demand.decided_at = DemandStatus.unsuccessful, now
-    from app.services import proposals as proposals_service  # noqa: PLC0415 (they import us)
-
-    await proposals_service.close_all(session, demand, now=now)
+    await close_proposals(session, demand, now=now)
     changes: dict[str, Any] = {"status": ["closed", "unsuccessful"]}
     if reason:
         changes["reason"] = [None, reason]

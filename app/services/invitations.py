@@ -67,7 +67,7 @@ async def invite_organization(
 ) -> DemandInvitation:
     """Invite an organization to a draft or open demand (its owner)."""
     demand = await demands_service.visible_demand(session, principal, demand_id)
-    demands_service.require_owner(principal, demand, "invite organizations to")
+    demands_service.require_owner(principal, demand)
     demands_service.require_status(demand, "invited to", DemandStatus.draft, DemandStatus.open)
     if organization_id == demand.owner_id:
         raise _invalid_organization("The owner cannot invite itself.", "self_invitation")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,17 +96,6 @@ def content_hash(content: Mapping[str, Any]) -> str:
     recomputes it from the revision's content to check it."""
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-async def close_all(session: AsyncSession, demand: Demand, *, now: datetime) -> None:
-    """Every submitted proposal of ``demand`` becomes unsuccessful (the demand was cancelled
-    or closed with no award, or another proposal won)."""
-    await session.execute(
-        update(Proposal)
-        .where(Proposal.demand_id == demand.id, Proposal.status == ProposalStatus.submitted)
-        .values(status=ProposalStatus.unsuccessful, decided_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -548,7 +537,7 @@ async def award_proposal(
     """Award a closed demand to one submitted proposal: the demand awarded, the others
     unsuccessful, and a deal opened (buyer the owner, seller the proposer, at the price)."""
     demand = await demands_service.visible_demand(session, principal, demand_id, lock=True)
-    demands_service.require_owner(principal, demand, "award")
+    demands_service.require_owner(principal, demand)
     # Closed first: before the deadline the proposals are sealed, even from their awarder.
     demands_service.require_status(demand, "awarded", DemandStatus.closed)
     proposal = await _proposal_of(session, principal, demand, proposal_id, lock=True)
@@ -561,8 +550,8 @@ async def award_proposal(
     )
     now = utcnow()
     proposal.status, proposal.decided_at, proposal.updated_at = ProposalStatus.awarded, now, now
-    await session.flush()  # the winner first: close_all marks whatever is still submitted
-    await close_all(session, demand, now=now)
+    await session.flush()  # the winner first: close_proposals marks whatever is still submitted
+    await demands_service.close_proposals(session, demand, now=now)
     deal: Deal = await deals_service.create_deal(
         session,
         principal,

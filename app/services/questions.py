@@ -151,7 +151,7 @@ async def answer_question(
 ) -> QuestionView:
     """The owner's answer, once, for every bidder: while the demand is open or closed."""
     demand = await demands_service.visible_demand(session, principal, demand_id)
-    demands_service.require_owner(principal, demand, "answer questions about")
+    demands_service.require_owner(principal, demand)
     demands_service.require_status(demand, "clarified", DemandStatus.open, DemandStatus.closed)
     question = await _question(session, demand, question_id, principal)
     if question.hidden_at is not None:
