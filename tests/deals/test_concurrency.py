@@ -178,6 +178,13 @@ async def _send_until_answered(
         except httpx.TimeoutException:
             timeouts += 1
             continue
+        except httpx.TransportError:
+            # The answer was lost on the way another way: an impatient client's abandoned
+            # request leaves its connection closing, and the pool may hand it out once more
+            # (seen as a ReadError under load in CI). A client with a key just sends again;
+            # a server that died would refuse every attempt, and the loop below gives up.
+            await asyncio.sleep(rng.uniform(0.005, 0.05))
+            continue
         outcome_responses.append(response)
         if response.status_code == 409 and response.json()["code"] == "idempotency_key_in_flight":
             await asyncio.sleep(rng.uniform(0.005, 0.05))
