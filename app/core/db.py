@@ -7,9 +7,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Select, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -158,6 +158,19 @@ class Database:
     async def dispose(self) -> None:
         self.reads.close()
         await self.engine.dispose()
+
+
+LockedSelect = TypeVar("LockedSelect", bound=Select[Any])
+
+
+def locking(session: AsyncSession, stmt: LockedSelect, **for_update: Any) -> LockedSelect:
+    """``stmt`` reading its rows afresh and locking them until the transaction ends: FOR
+    UPDATE on PostgreSQL (``for_update``: its options, e.g. ``of=``); SQLite takes none, as
+    its writing transactions begin IMMEDIATE and so run one at a time."""
+    stmt = stmt.execution_options(populate_existing=True)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(**for_update)
+    return stmt
 
 
 _AFTER_COMMIT = "innoshare.after_commit"

@@ -45,13 +45,8 @@ DemandQueryDep = Annotated[
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
 
 
-def _with_etag(response: Response, demand: Any, principal: Any) -> Any:
-    """The demand's ETag: its version, ``c`` once it reads closed (no write made it so), ``p``
-    when its budget is withheld from this caller."""
-    closed = demand.status is DemandStatus.open and demand.current_status is DemandStatus.closed
-    response.headers["ETag"] = catalog_service.etag_of(
-        demand, variant="c" if closed else "", public=isinstance(demand, catalog_service.Redacted)
-    )
+def _with_etag(response: Response, demand: Any) -> Any:
+    response.headers["ETag"] = demands_service.etag_of(demand)
     return demand
 
 
@@ -100,7 +95,7 @@ async def create_demand(
         owner_id=body.owner_id,
     )
     response.headers["Location"] = f"{router.prefix}/{demand.id}"
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.get("/{demand_id}", response_model=DemandRead, responses=problem_responses(404, 422))
@@ -109,7 +104,7 @@ async def get_demand(
 ) -> Any:
     """One demand; drafts, hidden and invited-only ones only for those who may see them."""
     demand = await demands_service.get_demand(session, principal=principal, demand_id=demand_id)
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.patch("/{demand_id}", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -129,7 +124,7 @@ async def update_demand(
         values=body.model_dump(exclude_unset=True),  # type: ignore[attr-defined]
         if_match=if_match,
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/publish", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -144,7 +139,7 @@ async def publish_demand(
     demand = await demands_service.publish_demand(
         session, principal=principal, demand_id=demand_id, if_match=if_match
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/cancel", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -160,7 +155,7 @@ async def cancel_demand(
     demand = await demands_service.cancel_demand(
         session, principal=principal, demand_id=demand_id, reason=body.reason, if_match=if_match
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/extend", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -180,7 +175,7 @@ async def extend_demand(
         deadline=body.deadline,
         if_match=if_match,
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/close-unsuccessful", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -200,7 +195,7 @@ async def close_demand_unsuccessful(
         reason=body.reason,
         if_match=if_match,
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/hide", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -215,7 +210,7 @@ async def hide_demand(
     demand = await demands_service.moderate_demand(
         session, principal=principal, demand_id=demand_id, hide=True, reason=body.reason
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.post("/{demand_id}/unhide", response_model=DemandRead, responses=WRITE_ERRORS)
@@ -226,7 +221,7 @@ async def unhide_demand(
     demand = await demands_service.moderate_demand(
         session, principal=principal, demand_id=demand_id, hide=False, reason=None
     )
-    return _with_etag(response, demand, principal)
+    return _with_etag(response, demand)
 
 
 @router.get(

@@ -34,7 +34,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.core import bulk, search
 from app.core.calendar import utcnow
-from app.core.db import Database, after_commit
+from app.core.db import Database, after_commit, locking
 from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,
@@ -373,7 +373,7 @@ async def _load_for_write(
 
 
 def etag_of(
-    item: CatalogItem | Mapping[str, Any], *, public: bool = False, variant: str = ""
+    item: CatalogItem | Redacted | Mapping[str, Any], *, public: bool = False, variant: str = ""
 ) -> str:
     """A strong ETag naming the item's version, then letters for what else makes its body
     differ: ``variant`` (a demand read as closed) and ``p``, the redacted variant. If-Match
@@ -1055,11 +1055,12 @@ async def _existing_items(
     an import compares and writes (no ORM objects: 1,000 of them cost more than the query)."""
     table = spec.model.__table__
     names = ("id", "status", "version", *_content_fields(spec))
-    stmt = select(*(table.c[name] for name in names)).where(
-        table.c.owner_id == owner_id, table.c.external_id.in_(external_ids)
+    stmt = locking(
+        session,
+        select(*(table.c[name] for name in names)).where(
+            table.c.owner_id == owner_id, table.c.external_id.in_(external_ids)
+        ),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
     key = names.index("external_id")
     rows = (await session.execute(stmt)).all()
     return {row[key]: dict(zip(names, row, strict=True)) for row in rows}

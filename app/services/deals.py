@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from app.core.calendar import utcnow
+from app.core.db import locking
 from app.core.errors import Conflict, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from app.core.pagination import KeysetOrder, Page, paginate
 from app.core.security import Principal, Role, Scope
@@ -122,15 +123,11 @@ async def list_deals(
 
 async def _locked(session: AsyncSession, deal_id: uuid.UUID) -> Deal:
     """The deal, its row locked until the transaction ends (SQLite: writers are serialized)."""
-    stmt = (
-        select(Deal)
-        .where(Deal.id == deal_id)
-        # one statement with its milestones (an outer join; only the deal's row is locked)
-        .options(joinedload(Deal.milestones))
-        .execution_options(populate_existing=True)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Deal)
+    # one statement with its milestones (an outer join; only the deal's row is locked)
+    stmt = locking(
+        session, select(Deal).where(Deal.id == deal_id).options(joinedload(Deal.milestones)),
+        of=Deal,
+    )  # fmt: skip
     deal = (await session.scalars(stmt)).unique().one_or_none()
     if deal is None:
         raise NotFound(f"No deal {deal_id}.")

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
+from app.core.db import locking
 from app.core.errors import FieldError, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from app.core.pagination import Page
 from app.core.security import Principal, Role, Scope
@@ -133,9 +134,7 @@ async def visible_demand(
     SQLite serializes writers), read afresh."""
     stmt = select(Demand).where(Demand.id == demand_id)
     if lock:
-        stmt = stmt.execution_options(populate_existing=True)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = locking(session, stmt)
     demand = (await session.scalars(stmt)).one_or_none()
     if demand is None or not await may_see(session, principal, demand):
         raise NotFound(f"No demand {demand_id}.")
@@ -166,6 +165,15 @@ def present(demand: Demand, principal: Principal | None) -> Demand | Redacted:
     if demand.budget_visible or sees_everything(principal) or is_owner(principal, demand):
         return demand
     return Redacted(demand, BUDGET_FIELDS)
+
+
+def etag_of(demand: Demand | Redacted) -> str:
+    """The demand's ETag: its version, ``c`` once it reads closed (the clock, not a write, made
+    it so), ``p`` when its budget is withheld from the caller (see :func:`present`)."""
+    closed = demand.status is DemandStatus.open and demand.current_status is DemandStatus.closed
+    return catalog.etag_of(
+        demand, variant="c" if closed else "", public=isinstance(demand, Redacted)
+    )
 
 
 # --- the catalog spec ---------------------------------------------------------------------

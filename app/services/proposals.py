@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
+from app.core.db import locking
 from app.core.errors import (
     Conflict,
     FieldError,
@@ -213,9 +214,7 @@ async def _proposal_of(
     does not exist for the caller)."""
     stmt = select(Proposal).where(Proposal.id == proposal_id, Proposal.demand_id == demand.id)
     if lock:
-        stmt = stmt.execution_options(populate_existing=True)
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
+        stmt = locking(session, stmt)
     proposal = (await session.scalars(stmt)).one_or_none()
     if proposal is None or not _may_read(principal, demand, proposal):
         raise NotFound(f"No proposal {proposal_id} on this demand.")

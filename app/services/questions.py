@@ -16,6 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
+from app.core.db import locking
 from app.core.errors import Forbidden, IllegalTransition, NotFound
 from app.core.pagination import KeysetOrder, Page, paginate
 from app.core.security import Principal, Role, Scope
@@ -70,13 +71,12 @@ async def _question(
 ) -> DemandQuestion:
     """The question of ``demand``, its row locked (PostgreSQL; SQLite serializes writers) and
     read afresh; 404 when it is not the demand's, or hidden from the caller."""
-    stmt = (
-        select(DemandQuestion)
-        .where(DemandQuestion.id == question_id, DemandQuestion.demand_id == demand.id)
-        .execution_options(populate_existing=True)
+    stmt = locking(
+        session,
+        select(DemandQuestion).where(
+            DemandQuestion.id == question_id, DemandQuestion.demand_id == demand.id
+        ),
     )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
     question = (await session.scalars(stmt)).one_or_none()
     hidden_from_caller = (
         question is not None
