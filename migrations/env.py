@@ -8,7 +8,6 @@ from sqlalchemy.engine import Connection
 
 from app.core.config import get_settings, normalize_database_url
 from app.core.db import create_engine
-from app.core.search import is_search_index_object
 from app.models import Base
 
 config = context.config
@@ -23,13 +22,6 @@ def _database_url() -> str:
     return normalize_database_url(url)
 
 
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """Leave out the search index's backend-specific parts, which only migrations manage."""
-    return not is_search_index_object(name, type_)
-
-
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -37,7 +29,6 @@ def _configure(connection: Connection) -> None:
         compare_type=True,
         compare_server_default=True,
         render_as_batch=connection.dialect.name == "sqlite",
-        include_object=include_object,
     )
 
 

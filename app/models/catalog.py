@@ -82,6 +82,9 @@ def catalog_table_args(table: str, *extra: Any) -> tuple[Any, ...]:
         UniqueConstraint("owner_id", "external_id", name=f"uq_{table}_owner_id_external_id"),
         # Published items newest first: the default listing and the recency order of search.
         Index(f"ix_{table}_status_created_at", "status", "created_at", "id"),
+        # The rows changed since a moment: what each process's search index reads to keep in
+        # step (app/core/search_index.py).
+        Index(f"ix_{table}_updated_at", "updated_at"),
         *extra,
     )
 
