@@ -270,17 +270,15 @@ def create_api_key(
 
 @cli.command()
 def reindex() -> None:
-    """Rebuild the catalogs' and demands' search indexes (on SQLite, run it after a VACUUM)."""
-    from app.core.search import rebuild_index
-    from app.services.catalog_registry import INDEXED
+    """Have every running server rebuild its search index from the database before its next
+    search (each builds its own at start-up too); on SQLite, also after a VACUUM."""
+    from app.services.catalog import request_rebuild
 
-    async def work(session: AsyncSession) -> list[str]:
-        tables = [spec.model.__tablename__ for spec in INDEXED]
-        for table in tables:
-            await rebuild_index(session, table)
-        return tables
-
-    typer.echo("rebuilt the search index of " + ", ".join(_run_in_transaction(work)))
+    rebuild = _run_in_transaction(request_rebuild)
+    typer.echo(
+        f"asked every server to rebuild its search index (rebuild {rebuild}); each does"
+        " before its next search"
+    )
 
 
 @cli.command("rebuild-totals")

@@ -1,6 +1,8 @@
 """create_app(): settings, database, middleware, error handlers and routers; nothing else."""
 
 import gc
+import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -41,7 +43,7 @@ from app.routers import (
     technologies,
 )
 from app.services import catalog as catalog_service
-from app.services.catalog_registry import CatalogName
+from app.services.catalog_registry import INDEXED, CatalogName
 
 
 def cached_lists() -> dict[str, tuple[str, ...]]:
@@ -58,6 +60,27 @@ def cached_lists() -> dict[str, tuple[str, ...]]:
     return lists
 
 
+logger = logging.getLogger(__name__)
+
+
+async def _build_search_index(index: catalog_service.CatalogIndexes) -> None:
+    """Build the process's search index before serving, so no search waits for it. When the
+    database cannot be read now, the first search builds it (and answers 503 until then)."""
+    started = time.perf_counter()
+    try:
+        sizes = await index.build()
+    except Exception:
+        logger.warning(
+            "search index: not built at start-up; the first search builds it", exc_info=True
+        )
+        return
+    logger.info(
+        "search index built in %.1f s: %s",
+        time.perf_counter() - started,
+        ", ".join(f"{name} {size}" for name, size in sizes.items()),
+    )
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -71,6 +94,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # move it out of the collector's sight, or every full collection walks it again.
         gc.collect()
         gc.freeze()
+        await _build_search_index(search_index)
         yield
         if database is None:  # an injected database belongs to whoever made it
             await db.dispose()
@@ -86,6 +110,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
+    search_index = catalog_service.CatalogIndexes(db, INDEXED)
+    app.state.search_index = search_index
 
     register_error_handlers(app)
 

@@ -6,11 +6,12 @@
 Prepares a database seeded at the seed's scale (a SQLite file under var/bench/ by default,
 reused between runs; `innoshare seed --if-empty`), serves the app under uvicorn, and keeps
 CONCURRENCY keep-alive clients busy with a fixed mix of searches (two-character Chinese, longer
-phrases, one character, mixed English, with filters, facets and orders; common terms such as
-科技 included) for DURATION seconds. The app reports its own time per request in the
-Server-Timing header; the script prints p50/p99 of that server time per query and overall,
-with the client-side latency, and the same clients' figures against the bare FastAPI baseline
-(bench/baseline.py) for scale. Figures are merged into bench/results/search.json.
+phrases, one character, mixed English, with filters, facets, highlights, orders and a deep page;
+common terms such as 科技 included; and cross-catalog /v1/search) for DURATION seconds. The
+app reports its own time per request in the Server-Timing header; the script prints p50/p99
+of that server time per query and overall, with the client-side latency, and the same
+clients' figures against the bare FastAPI baseline (bench/baseline.py) for scale. Figures
+are merged into bench/results/search.json.
 """
 
 import argparse
@@ -34,6 +35,8 @@ from bench_get import (
 )
 from bench_results import merge_results, run_header
 from loadgen import percentile_ms
+
+from app.core.pagination import encode_cursor
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "search.json"
 DEFAULT_DATABASE = PROJECT_ROOT / "var" / "bench" / "search.db"
@@ -65,6 +68,15 @@ QUERIES: list[tuple[str, dict[str, str | list[str]]]] = [
     ("issued order + level", {"sort": "issued", "level": "national"}),
     ("common, newest order", {"q": "政策", "sort": "newest"}),
     ("in force + q", {"q": "补贴", "in_force_on": "2020-05-31"}),
+    ("phrase + highlight", {"q": "研发费用加计扣除", "highlight": "true"}),
+    ("common + total, page 5", {"q": "科技", "cursor": "", "limit": "20"}),
+]
+
+#: Cross-catalog searches (/v1/search over the five catalogs), in the same mix.
+CROSS_QUERIES: list[tuple[str, dict[str, str | list[str]]]] = [
+    ("all catalogs 科技成果转化", {"q": "科技成果转化"}),
+    ("all catalogs 人工智能", {"q": "人工智能"}),
+    ("all catalogs 盾构 highlight", {"q": "盾构", "highlight": "true"}),
 ]
 
 
@@ -77,8 +89,16 @@ class Samples:
     statuses: dict[int, int] = field(default_factory=dict)
 
 
-def _path(params: dict[str, str | list[str]]) -> str:
-    return "/v1/policies" + ("?" + urlencode(params, doseq=True, quote_via=quote) if params else "")
+def _path(params: dict[str, str | list[str]], base: str = "/v1/policies") -> str:
+    if params.get("cursor") == "":  # the fifth page: a cursor at hit 80
+        params = {**params, "cursor": _offset_cursor(base, params, 80)}
+    return base + ("?" + urlencode(params, doseq=True, quote_via=quote) if params else "")
+
+
+def _offset_cursor(base: str, params: dict[str, str | list[str]], offset: int) -> str:
+    """The cursor of a relevance page starting at hit ``offset`` (as the API writes it)."""
+    catalog = base.rsplit("/", 1)[-1]
+    return encode_cursor(f"{catalog}:relevance:hits", [offset])
 
 
 async def _read(reader: asyncio.StreamReader) -> tuple[int, dict[str, float]]:
@@ -195,6 +215,7 @@ def main() -> int:
     if args.response_cache == "off":
         env["INNOSHARE_RESPONSE_CACHE_MB"] = "0"
     paths = [(label, _path(params)) for label, params in QUERIES]
+    paths += [(label, _path(params, "/v1/search")) for label, params in CROSS_QUERIES]
     app = _run_against(
         uvicorn_command("app.main:create_app", port, args.workers, []),
         env,
@@ -238,7 +259,7 @@ def main() -> int:
     )
     print(f"{'query':28s} {'n':>5s} {'db p50':>8s} {'db p99':>8s} {'app p50':>8s} {'app p99':>8s}")
     per_query = {}
-    for label, _ in QUERIES:
+    for label, _ in [*QUERIES, *CROSS_QUERIES]:
         server = _percentiles(app.server_ms.get(label, []))
         db = _percentiles(app.database_ms.get(label, []))
         per_query[label] = {"database": db, "server": server}

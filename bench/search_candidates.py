@@ -23,6 +23,9 @@ character):
 
 Prints p50/p99 ms per candidate and query, and writes bench/results/search_candidates.json.
 The RUM column and index are made in the PostgreSQL database given (a bench database), once.
+The database-side candidates need the databases' own full-text indexes, which migration 0009
+dropped when the index moved out of the database: run them against databases migrated to
+0008 (``alembic upgrade 0008`` before seeding), as they were measured.
 """
 
 import argparse
@@ -41,12 +44,36 @@ import asyncpg
 from bench_results import run_header
 from bench_search import QUERIES
 
-from app.core.search import Term, parse_query, to_fts5, to_tsquery
+from app.core.search import Term, parse_query
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search_candidates.json"
 PAGE = 21  # a page of 20 and one more to know there is a next
 
 Runner = Callable[[list[Term]], Awaitable[Any]]
+
+
+def _pg_lexeme(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def to_tsquery(terms: list[Term]) -> str:
+    """A ``to_tsquery('simple', …)`` expression for PostgreSQL."""
+    parts = []
+    for term in terms:
+        if term.prefix:
+            parts.append(_pg_lexeme(term.tokens[0]) + ":*")
+        else:
+            parts.append("(" + " <-> ".join(_pg_lexeme(t) for t in term.tokens) + ")")
+    return " & ".join(parts)
+
+
+def to_fts5(terms: list[Term]) -> str:
+    """An FTS5 MATCH expression for SQLite."""
+    parts = []
+    for term in terms:
+        quoted = '"' + " ".join(t.replace('"', '""') for t in term.tokens) + '"'
+        parts.append(quoted + ("*" if term.prefix else ""))
+    return " AND ".join(parts)
 
 
 def queries() -> list[tuple[str, list[Term]]]:

@@ -15,7 +15,7 @@ demands to answer for years; both are fixed dates, so the same random seed write
 rows.
 
 Rows go in as the other sections' do (:func:`app.core.bulk.copy_rows`, in ``created_at``
-order), the demands' search index built once after them, in two steps around the deals:
+order), in two steps around the deals:
 :func:`write_demands` before (a deal names its demand), :func:`write_proposals` after (a
 winning proposal names its deal).
 """
@@ -46,7 +46,7 @@ from app.demo.corpus import (
 from app.demo.deals import SEED_ACTOR, PlannedDeal, stage_amounts, working_day, working_time
 from app.demo.organizations import SeededOrganization, SeededOrganizations
 from app.demo.plan import AS_OF, LAUNCH, SHANGHAI, DemandPlan
-from app.demo.rows import Progress, search_index_built_after
+from app.demo.rows import Progress
 from app.demo.text import (
     Need,
     challenge_requirements,
@@ -849,12 +849,11 @@ def _proposal(
 
 
 async def write_demands(session: AsyncSession, book: DemandBook, progress: Progress) -> None:
-    """The demands (their search index built once after them), their history, invitations
-    and questions: before the deals, which name their demands."""
+    """The demands, their history, invitations and questions: before the deals, which name
+    their demands."""
     rows = len(book.demands) + len(book.history) + len(book.invitations) + len(book.questions)
     advance = progress.task("demands", rows)
-    async with search_index_built_after(session, Demand, progress):
-        await bulk.copy_rows(session, Demand, book.demands, advance)
+    await bulk.copy_rows(session, Demand, book.demands, advance)
     await bulk.copy_rows(session, CatalogHistory, book.history, advance)
     await bulk.copy_rows(session, DemandInvitation, book.invitations, advance)
     await bulk.copy_rows(session, DemandQuestion, book.questions, advance)

@@ -18,9 +18,8 @@ a section added later (deals, demands) changes none of the others' draws; the de
 before they are written, so that the demands section can make some of them awards; the policies'
 rows are written ahead, in a worker process at the seed scale
 (:class:`~app.demo.policies.PolicyRows`). Rows go in with bulk inserts (COPY on PostgreSQL),
-each table in ``created_at`` order (SQLite's full-text index ranks by rowid as a proxy of
-recency), and each catalog's full-text index is built once after its rows
-(:func:`app.core.search.suspend_search_index`). The catalogs have no history: the items are as
+each table in ``created_at`` order; each server builds its search index from them when it
+starts (app/core/search_index.py). The catalogs have no history: the items are as
 partners imported them; the demands have theirs (created, published, extended, cancelled,
 closed, awarded, hidden), written by the seed.
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import bulk
 from app.demo.corpus import FIELDS
 from app.demo.plan import SeedScale, statuses, timeline
-from app.demo.rows import Progress, search_index_built_after
+from app.demo.rows import Progress
 from app.demo.text import new_id
 from app.models.catalog import CatalogStatus
 from app.models.policies import Policy, PolicyLevel
@@ -650,6 +650,5 @@ async def seed_policies(session: AsyncSession, *, rows: PolicyRows, progress: Pr
     """Policies of the state, the province, the cities and the districts, curated by the zone
     administration (see :class:`PolicyRows`)."""
     advance = progress.task("policies", rows.total)
-    async with search_index_built_after(session, Policy, progress):
-        async for chunk in rows.chunks():
-            await bulk.copy_rows(session, Policy, chunk, advance)
+    async for chunk in rows.chunks():
+        await bulk.copy_rows(session, Policy, chunk, advance)

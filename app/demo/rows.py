@@ -1,14 +1,13 @@
 """How the demo's rows go in: loaded in chunks by :func:`app.core.bulk.copy_rows` (COPY on
-PostgreSQL), each catalog's search index built once after its rows, and progress reported to
-whoever asked for it."""
+PostgreSQL), and progress reported to whoever asked for it. (The search index is each
+server's, built from the rows when it starts: app/core/search_index.py.)"""
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import bulk, search
+from app.core import bulk
 from app.models.catalog import CatalogItem
 from app.models.demands import Demand
 from app.services import catalog_registry
@@ -17,7 +16,7 @@ CATALOGS: tuple[type[CatalogItem], ...] = tuple(
     spec.model for spec in catalog_registry.CATALOGS.values()
 )
 SEARCHABLE: tuple[type[CatalogItem], ...] = (*CATALOGS, Demand)
-"""Every table with a search index the seed fills: the catalogs and the demands."""
+"""Every searchable table the seed fills: the catalogs and the demands."""
 
 ProgressCallback = Callable[[str, int, int], None]
 """Told ``(task, total, done)`` as the seed goes: first with ``done`` 0 when a task starts,
@@ -42,18 +41,6 @@ class Progress:
         return lambda done: report(description, total, done)
 
 
-@asynccontextmanager
-async def search_index_built_after(
-    session: AsyncSession, model: type[CatalogItem], progress: Progress
-) -> AsyncIterator[None]:
-    """The catalog's full-text index built once, after the block's rows are in (see
-    :func:`app.core.search.suspend_search_index`), as a step of the "search index" task."""
-    async with search.suspend_search_index(session, model.__tablename__):
-        yield
-        advance = progress.task("search index", len(SEARCHABLE))
-    advance(1)
-
-
 async def insert_catalog_rows(
     session: AsyncSession,
     model: type[CatalogItem],
@@ -62,5 +49,4 @@ async def insert_catalog_rows(
     description: str,
 ) -> None:
     advance = progress.task(description, len(rows))
-    async with search_index_built_after(session, model, progress):
-        await bulk.copy_rows(session, model, rows, advance)
+    await bulk.copy_rows(session, model, rows, advance)

@@ -17,6 +17,7 @@ from app.routers.deps import (
     Cursor,
     FastReadDep,
     Limit,
+    SearchIndexDep,
     SessionDep,
 )
 from app.schemas.catalog import HistoryPage
@@ -35,6 +36,7 @@ def query_parameters(
     """The list parameters every catalog takes, ``status`` being one of ``statuses``."""
 
     async def catalog_query(
+        index: SearchIndexDep,
         q: Annotated[
             str | None,
             Query(
@@ -67,6 +69,13 @@ def query_parameters(
             str | None,
             Query(max_length=200, description="Comma-separated fields to count values of."),
         ] = None,
+        highlight: Annotated[
+            bool,
+            Query(
+                description="With q: `highlights` gives each hit whose body matched a snippet"
+                " with the matched terms in <mark>…</mark> (HTML-escaped otherwise)."
+            ),
+        ] = False,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> CatalogQuery:
@@ -82,6 +91,8 @@ def query_parameters(
             facets=[name.strip() for name in (facets or "").split(",") if name.strip()],
             limit=limit,
             cursor=cursor,
+            highlight=highlight,
+            index=index,
         )
 
     return catalog_query

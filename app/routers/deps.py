@@ -31,6 +31,7 @@ from app.core.errors import Unauthorized
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.security import Principal, Scope
 from app.services import auth as auth_service
+from app.services.catalog import CatalogIndexes
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -72,6 +73,15 @@ async def get_database(request: Request) -> Database:
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_search_index(request: Request) -> CatalogIndexes:
+    """This process's search index of the catalogs (built at start-up, kept in step)."""
+    indexes: CatalogIndexes = request.app.state.search_index
+    return indexes
+
+
+SearchIndexDep = Annotated[CatalogIndexes, Depends(get_search_index)]
 
 
 class BearerPrincipal(SecurityBase):

@@ -74,8 +74,25 @@ class CatalogPage(Page[T], Generic[T]):
     )
     facets_exact: bool | None = Field(
         default=None,
-        description="False when the filtered set is larger than the 1,000 newest matches the"
-        " counts were taken over (then they are a sample of the newest); null without facets.",
+        description="True: the counts are over every match (the search index counts them"
+        " all); null without facets.",
+    )
+    total: int | None = Field(
+        default=None,
+        description="How many items match the filters and `q`, over every page.",
+        examples=[1284],
+    )
+    total_exact: bool = Field(
+        default=True,
+        description="Whether `total` is exact. The search index counts every match, so it is"
+        " true today; a client should still show `total` as a lower bound when false.",
+    )
+    highlights: dict[str, str] | None = Field(
+        default=None,
+        description="With `highlight=true` and `q`: item id → a snippet of the item's text"
+        " around the matched terms, HTML-escaped, each match in <mark>…</mark>. Items whose"
+        " title alone matched have none.",
+        examples=[{"3f1c2b9e-7a41-4c55-9a0e-2d5b8e6f4a10": "…基于<mark>盾构</mark>机刀盘…"}],
     )
 
 

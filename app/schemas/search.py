@@ -12,27 +12,39 @@ from app.schemas.talents import TalentRead
 from app.schemas.technologies import TechnologyRead
 
 
-class TalentHit(Schema):
+class Hit(Schema):
+    score: float = Field(
+        description="The text relevance (BM25, title weighted, phrase boosted, a gentle"
+        " recency boost) the hits are ordered by; comparable within one response only."
+    )
+    highlight: str | None = Field(
+        default=None,
+        description="With `highlight=true`: a snippet around the matched terms, HTML-escaped,"
+        " matches in <mark>…</mark>; null when only the title matched.",
+    )
+
+
+class TalentHit(Hit):
     type: Literal["talents"]
     item: TalentRead
 
 
-class TechnologyHit(Schema):
+class TechnologyHit(Hit):
     type: Literal["technologies"]
     item: TechnologyRead
 
 
-class PolicyHit(Schema):
+class PolicyHit(Hit):
     type: Literal["policies"]
     item: PolicySummary
 
 
-class IPAssetHit(Schema):
+class IPAssetHit(Hit):
     type: Literal["ip_assets"]
     item: IPAssetRead
 
 
-class FinancialProductHit(Schema):
+class FinancialProductHit(Hit):
     type: Literal["financial_products"]
     item: FinancialProductRead
 
@@ -53,6 +65,8 @@ class SearchResults(Schema):
                     "items": [
                         {
                             "type": "technologies",
+                            "score": 12.4817,
+                            "highlight": None,
                             "item": TechnologyRead.model_json_schema()["examples"][0],
                         },
                     ]

@@ -6,8 +6,8 @@ The catalogs differ in their fields and filters only; each has a small module
 function, which builds filter conditions and calls :func:`search_items`.
 """
 
+import asyncio
 import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,26 +16,20 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
-    ColumnElement,
     Select,
-    and_,
     bindparam,
-    not_,
-    or_,
     select,
-    true,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.core import bulk, search
+from app.core import bulk, filters, highlight, search, search_index
 from app.core.calendar import utcnow
 from app.core.db import Database, after_commit, locking
-from app.core.db_json import json_array_contains
 from app.core.errors import (
     AppError,
     Conflict,
@@ -46,6 +40,7 @@ from app.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from app.core.filters import Filter
 from app.core.pagination import (
     InvalidCursor,
     KeysetOrder,
@@ -69,8 +64,6 @@ from app.models.orgs import Organization, OrganizationKind
 M = TypeVar("M", bound=CatalogItem)
 
 FACET_LIMIT = 50
-#: How many of the newest matching items facets count (all of them when there are fewer).
-FACET_SAMPLE = 1000
 IMPORT_MAX_ITEMS = 1000
 
 #: Checks of whole items, some needing the database (referenced ids exist, ranges in order
@@ -87,29 +80,45 @@ class Workflow:
 
     The five catalogs share :data:`CATALOG_WORKFLOW` (draft → published → withdrawn, their
     transitions in ``transition_item``); demands have their own (app/services/demands.py),
-    where a status also follows from the clock, so it is read through ``status_sql``.
+    where a status also follows from the clock (``derived``).
     """
 
     listed: tuple[str, ...]
     """The statuses a list shows when the caller asks for none."""
     editable: frozenset[str]
     """The stored statuses in which an item's fields may change."""
-    public: Callable[[Any], ColumnElement[bool]]
-    """Items everyone may see, as a condition on the model."""
+    public: Filter
+    """Items everyone may see."""
     is_public: Callable[[Any], bool]
     """The same test for one loaded item."""
-    status_sql: Callable[[Any], ColumnElement[Any]]
-    """The status as callers read it, as SQL (status filters and the status facet)."""
     frozen_code: str
     """The error code of a change to an item that is no longer editable."""
+    derived: Mapping[str, tuple[str, Callable[[datetime], Filter]]] = field(default_factory=dict)
+    """Statuses read, never stored: name → (the stored status it is read from, when at a
+    moment). Demands: an open demand whose deadline has passed reads as closed."""
+
+    def status_filter(self, statuses: Sequence[str], now: datetime) -> Filter:
+        """Items whose status, as read at ``now``, is one of ``statuses``."""
+        parts: list[Filter] = []
+        for status in statuses:
+            if status in self.derived:
+                source, when = self.derived[status]
+                parts.append(filters.all_of(filters.OneOf("status", (source,)), when(now)))
+                continue
+            unless = [when(now) for source, when in self.derived.values() if source == status]
+            parts.append(
+                filters.all_of(
+                    filters.OneOf("status", (status,)), *(filters.Not(u) for u in unless)
+                )
+            )
+        return filters.any_of(*parts) if parts else filters.OneOf("status", ())
 
 
 CATALOG_WORKFLOW = Workflow(
     listed=(CatalogStatus.published,),
     editable=frozenset({CatalogStatus.draft, CatalogStatus.published}),
-    public=lambda model: model.status == CatalogStatus.published,
+    public=filters.OneOf("status", (CatalogStatus.published,)),
     is_public=lambda item: item.status is CatalogStatus.published,
-    status_sql=lambda model: model.status,
     frozen_code="item_withdrawn",
 )
 
@@ -143,15 +152,25 @@ class CatalogSpec(Generic[M]):
     check: ValuesCheck | None = None
     workflow: Workflow = CATALOG_WORKFLOW
     write_scope: Scope = Scope.catalog_write
-    visibility: Callable[[Principal | None], ColumnElement[bool]] | None = None
+    visibility: Callable[[Principal | None], Filter] | None = None
     """Who sees which items, when it is more than "public ones, and your own" (demands:
     invitations, moderation, auditors)."""
+    snippet_fields: tuple[str, ...] | None = None
+    """The fields a hit's highlight is cut from, in order (default: the body fields)."""
+    index_extras: tuple[str, ...] = ()
+    """Values of related rows the search index holds with each item (filters' ``Related``)."""
+    index_extras_loader: search_index.ExtrasLoader | None = None
+    index_layout: search_index.IndexLayout = field(init=False, repr=False, compare=False)
     reader: RowReader = field(init=False, repr=False, compare=False)
     """One item's fields by id, on the fast read path (:func:`get_item`)."""
 
     def __post_init__(self) -> None:
         columns = [c.name for c in table_of(self.model).columns if c.name not in _UNREAD_COLUMNS]
         object.__setattr__(self, "reader", RowReader(self.model, columns))
+        layout = search_index.IndexLayout(table_of(self.model), extras=self.index_extras)
+        object.__setattr__(self, "index_layout", layout)
+        if self.snippet_fields is None:
+            object.__setattr__(self, "snippet_fields", self.body_fields)
 
     def newest(self) -> KeysetOrder:
         return KeysetOrder(f"{self.name}:newest", (self.model.created_at, self.model.id))
@@ -188,7 +207,8 @@ class CatalogQuery:
     """A list request after parsing: text, typed filter conditions, order, facets, page."""
 
     q: str | None = None
-    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    filter: Filter | None = None
+    """The catalog's own typed filters (app/core/filters.py)."""
     statuses: Sequence[str] | None = None
     owner_ids: list[uuid.UUID] | None = None
     tags: list[str] | None = None
@@ -198,6 +218,9 @@ class CatalogQuery:
     facets: list[str] = field(default_factory=list)
     limit: int = 20
     cursor: str | None = None
+    highlight: bool = False
+    index: "CatalogIndexes | None" = None
+    """This process's search index (the router's dependency gives it)."""
 
 
 @dataclass(slots=True)
@@ -206,6 +229,9 @@ class CatalogPage(Generic[M]):
     next_cursor: str | None
     facets: dict[str, list[FacetCount]] | None = None
     facets_exact: bool | None = None
+    total: int | None = None
+    total_exact: bool = True
+    highlights: dict[str, str] | None = None
 
 
 # --- values, search text, history ----------------------------------------------------------
@@ -312,15 +338,14 @@ def _may_see_unpublished(principal: Principal | None, item: CatalogItem) -> bool
     return principal is not None and principal.acts_for(item.owner_id)
 
 
-def _visible_condition(spec: CatalogSpec[Any], principal: Principal | None) -> ColumnElement[bool]:
+def _visible_filter(spec: CatalogSpec[Any], principal: Principal | None) -> Filter:
     if spec.visibility is not None:
         return spec.visibility(principal)
-    model = spec.model
     if principal is not None and principal.is_staff:
-        return true()
-    published = spec.workflow.public(model)
+        return filters.Everything()
+    published = spec.workflow.public
     if principal is not None and principal.organization_id is not None:
-        return or_(published, model.owner_id == principal.organization_id)
+        return filters.any_of(published, filters.OneOf("owner_id", (principal.organization_id,)))
     return published
 
 
@@ -651,25 +676,91 @@ async def history_page(
 # --- lists, search, facets -----------------------------------------------------------------
 
 
-def _base_conditions(
-    spec: CatalogSpec[Any], principal: Principal | None, query: CatalogQuery
-) -> list[ColumnElement[bool]]:
-    model = spec.model
-    statuses = query.statuses or spec.workflow.listed
-    conditions = [
-        _visible_condition(spec, principal),
-        spec.workflow.status_sql(model).in_(list(statuses)),
-        *query.conditions,
-    ]
-    if query.owner_ids:
-        conditions.append(model.owner_id.in_(query.owner_ids))
-    for tag in query.tags or []:
-        conditions.append(json_array_contains(model.tags, tag))
-    if query.created_from is not None:
-        conditions.append(model.created_at >= query.created_from)
-    if query.created_to is not None:
-        conditions.append(model.created_at < query.created_to)
-    return conditions
+class CatalogIndexes:
+    """This process's search index of every indexed spec (app/core/search_index.py), kept in
+    step with the database by the catalogs' generations.
+
+    ``innoshare reindex`` raises the :data:`REBUILD` generation; every process that reads it
+    raised builds its indexes afresh from the database before its next search.
+    """
+
+    def __init__(self, db: Database, specs: Iterable[CatalogSpec[Any]]) -> None:
+        self.db = db
+        self.tables = {
+            spec.name: search_index.TableIndex(spec.index_layout, spec.index_extras_loader)
+            for spec in specs
+        }
+        self._rebuilds: int | None = None
+
+    def _sessions(self) -> Any:
+        return self.db.unit_of_work(write=False)
+
+    def _follow_rebuilds(self, generations: Mapping[str, int]) -> None:
+        asked = generations.get(REBUILD, 0)
+        if self._rebuilds is not None and asked != self._rebuilds:
+            self.reset()
+        self._rebuilds = asked
+
+    async def snapshots(self, specs: Sequence[CatalogSpec[Any]]) -> list[search_index.Snapshot]:
+        """Each spec's index, holding every change committed before this call."""
+        generations = await read_generations(self.db)
+        self._follow_rebuilds(generations)
+        return [
+            await self.tables[spec.name].refresh(self._sessions, generations.get(spec.name))
+            for spec in specs
+        ]
+
+    async def build(self) -> dict[str, int]:
+        """Every index afresh from its table (at start-up); rows indexed per catalog."""
+        generations = await read_generations(self.db)
+        self._follow_rebuilds(generations)
+        return {
+            name: await table.rebuild(self._sessions, generations.get(name))
+            for name, table in self.tables.items()
+        }
+
+    def reset(self) -> None:
+        """Forget every index: the next search builds each from its table."""
+        for table in self.tables.values():
+            table.reset()
+
+
+#: The generation ``innoshare reindex`` raises to have every process rebuild its indexes.
+REBUILD = "search_index"
+
+
+async def request_rebuild(session: AsyncSession) -> int:
+    """Ask every process to rebuild its search indexes from the database before its next
+    search (``innoshare reindex``); the new rebuild generation."""
+    raised = await session.execute(
+        update(CatalogGeneration)
+        .where(CatalogGeneration.catalog == REBUILD)
+        .values(generation=CatalogGeneration.generation + 1)
+        .returning(CatalogGeneration.generation)
+    )
+    generation = raised.scalar_one_or_none()
+    if generation is None:
+        session.add(CatalogGeneration(catalog=REBUILD, generation=1))
+        generation = 1
+    return int(generation)
+
+
+def _list_filter(
+    spec: CatalogSpec[Any], principal: Principal | None, query: CatalogQuery, now: datetime
+) -> Filter:
+    """Everything a list asks for but the text: who may see what, statuses, typed filters."""
+    owners = filters.one_of("owner_id", query.owner_ids)
+    return filters.all_of(
+        _visible_filter(spec, principal),
+        spec.workflow.status_filter(query.statuses or spec.workflow.listed, now),
+        query.filter,
+        owners,
+        filters.has_all("tags", query.tags),
+        filters.at_least("created_at", query.created_from),
+        filters.Range("created_at", high=query.created_to, high_exclusive=True)
+        if query.created_to is not None
+        else None,
+    )
 
 
 def _order_for(spec: CatalogSpec[Any], sort: str) -> KeysetOrder:
@@ -711,6 +802,22 @@ def _check_query(spec: CatalogSpec[Any], query: CatalogQuery) -> list[search.Ter
     return terms
 
 
+def _index_order(spec: CatalogSpec[Any], sort: str) -> search_index.SortKey:
+    if sort == "relevance":
+        return search_index.SortKey()
+    order = _order_for(spec, sort)
+    return search_index.SortKey(order.columns[0].key, descending=order.descending)
+
+
+def _hits_offset(cursor: str | None, order_name: str) -> int:
+    if cursor is None:
+        return 0
+    (offset,) = decode_cursor(cursor, order_name, 1)
+    if type(offset) is not int or not 0 < offset < search_index.MAX_WINDOW:
+        raise InvalidCursor("The cursor is not valid for this list.")
+    return offset
+
+
 async def search_items(
     session: AsyncSession,
     spec: CatalogSpec[M],
@@ -718,42 +825,153 @@ async def search_items(
     principal: Principal | None,
     query: CatalogQuery,
 ) -> CatalogPage[M]:
-    """A page of items the caller may see: filtered, matched against ``q``, ordered, faceted.
+    """A page of items the caller may see: filtered, matched against ``q``, ordered, faceted,
+    counted.
 
-    Relevance (the default with ``q``) puts items whose title matches the whole query first,
-    then items that match in their body, each tier newest first: two keyset passes that read
-    only the rows of the page, however common the words. Other orders page through the
-    filtered set with a keyset. Facets count the newest FACET_SAMPLE matching items (exactly
-    all of them when there are no more, which ``facets_exact`` says).
+    With ``q`` the search index ranks the matches (BM25, title above body, the whole query as
+    a phrase above its words scattered, a gentle recency boost) or orders them by a field, and
+    pages by position (up to search_index.MAX_WINDOW); the page's rows are then read from the
+    database by id, under the same filter, so nothing the caller may no longer see is shown.
+    Without ``q`` the database pages through the filtered set with a keyset. Either way the
+    index counts ``total`` and the facets over every match, exactly.
     """
     terms = _check_query(spec, query)
-    dialect = session.get_bind().dialect.name
-    conditions = _base_conditions(spec, principal, query)
-    table = spec.model.__tablename__
+    if query.index is None:
+        raise RuntimeError("search_items needs the search index (CatalogQuery.index)")
+    now = utcnow()
+    condition = _list_filter(spec, principal, query, now)
     sort = query.sort or ("relevance" if terms else "newest")
-    matching = [await search.match_condition(session, table, terms)] if terms else []
-
-    if sort == "relevance":
-        ranked, next_cursor = await _relevance_page(
-            session, spec, dialect, terms, conditions, query
+    (snapshot,) = await query.index.snapshots([spec])
+    matching = snapshot.query(condition, terms)
+    facets = None
+    if terms:
+        order_name = f"{spec.name}:{sort}:hits"
+        offset = _hits_offset(query.cursor, order_name)
+        hits, counts = await asyncio.to_thread(
+            _hits_and_facets,
+            snapshot,
+            matching,
+            _index_order(spec, sort),
+            offset,
+            query.limit,
+            query.facets,
         )
-        items = [item for _, item in ranked]
+        items = await _read_back(session, spec, condition, hits.ids, whole=query.highlight)
+        next_cursor = encode_cursor(order_name, [offset + query.limit]) if hits.more else None
+        total = hits.total
     else:
         order = _order_for(spec, sort)
-        stmt = order.apply(_listing(spec).where(*conditions, *matching), query.cursor)
+        stmt = order.apply(
+            _listing(spec).where(filters.to_sql(condition, spec.model)), query.cursor
+        )
         rows = list((await session.scalars(stmt.limit(query.limit + 1))).all())
         next_cursor = order.cursor_for(rows[query.limit - 1]) if len(rows) > query.limit else None
         items = rows[: query.limit]
-
-    facets, exact = None, None
+        total, counts = await asyncio.to_thread(_count_and_facets, snapshot, matching, query.facets)
     if query.facets:
-        facets, exact = await _facet_sample(session, spec, [*conditions, *matching], query.facets)
+        facets = _facet_counts(spec, snapshot, matching, counts, now)
+    highlights = _highlights(spec, terms, items) if query.highlight and terms else None
     return CatalogPage(
         items=[present(spec, item, principal) for item in items],
         next_cursor=next_cursor,
         facets=facets,
-        facets_exact=exact,
+        facets_exact=True if facets is not None else None,
+        total=total,
+        highlights=highlights,
     )
+
+
+def _hits_and_facets(
+    snapshot: search_index.Snapshot,
+    matching: Any,
+    order: search_index.SortKey,
+    offset: int,
+    limit: int,
+    facets: Sequence[str],
+) -> tuple[search_index.Hits, dict[str, dict[Any, int]]]:
+    """The index's work of one search, in one call (run off the event loop: tantivy releases
+    the GIL, so two searches use both cores)."""
+    hits = snapshot.hits(matching, sort=order, offset=offset, limit=limit)
+    return hits, snapshot.facets(matching, facets) if facets else {}
+
+
+def _count_and_facets(
+    snapshot: search_index.Snapshot, matching: Any, facets: Sequence[str]
+) -> tuple[int, dict[str, dict[Any, int]]]:
+    return snapshot.count(matching), snapshot.facets(matching, facets) if facets else {}
+
+
+def _facet_counts(
+    spec: CatalogSpec[Any],
+    snapshot: search_index.Snapshot,
+    matching: Any,
+    counts: dict[str, dict[Any, int]],
+    now: datetime,
+) -> dict[str, list[FacetCount]]:
+    """The index's counts as the API shows them: statuses as read (a derived status moved
+    out of the one it is read from), most frequent first, at most FACET_LIMIT values."""
+    result = {}
+    for name, by_value in counts.items():
+        by_value = {jsonable(value): n for value, n in by_value.items()}
+        if name == "status":
+            for derived, (source, when) in spec.workflow.derived.items():
+                moved = snapshot.count(
+                    search_index.and_query(
+                        matching,
+                        snapshot.query(
+                            filters.all_of(filters.OneOf("status", (source,)), when(now))
+                        ),
+                    )
+                )
+                if moved:
+                    by_value[source] = by_value.get(source, 0) - moved
+                    by_value[derived] = moved
+                    if not by_value[source]:
+                        del by_value[source]
+        ordered = sorted(by_value.items(), key=lambda pair: (-pair[1], str(pair[0])))
+        result[name] = [FacetCount(value=value, count=n) for value, n in ordered[:FACET_LIMIT]]
+    return result
+
+
+async def _read_back(
+    session: AsyncSession,
+    spec: CatalogSpec[M],
+    condition: Filter,
+    ids: Sequence[uuid.UUID],
+    *,
+    whole: bool = False,
+) -> list[M]:
+    """The rows of ``ids``, in that order, that still pass ``condition`` in the database
+    (``whole``: with the long fields lists leave out, to cut highlights from)."""
+    if not ids:
+        return []
+    model = spec.model
+    stmt = (select(model) if whole else _listing(spec)).where(
+        model.id.in_(list(ids)), filters.to_sql(condition, model)
+    )
+    found = {row.id: row for row in (await session.scalars(stmt)).all()}
+    return [found[item_id] for item_id in ids if item_id in found]
+
+
+def _highlights(
+    spec: CatalogSpec[Any], terms: Sequence[search.Term], items: Sequence[Any]
+) -> dict[str, str]:
+    """Each item's snippet of its body fields with the query's terms marked (the items whose
+    body matched; a title-only match has none)."""
+    found = {}
+    for item in items:
+        texts = [_text_of(_loaded(item, name)) for name in spec.snippet_fields or ()]
+        snippet = highlight.snippet(terms, *texts)
+        if snippet is not None:
+            found[str(item.id)] = snippet
+    return found
+
+
+def _loaded(item: Any, name: str) -> Any:
+    """A field of a listed item, None for the long ones lists leave unloaded."""
+    if name in instance_state(item).unloaded:
+        return None
+    return getattr(item, name)
 
 
 def _listing(spec: CatalogSpec[M]) -> Select[M]:
@@ -765,92 +983,12 @@ def _listing(spec: CatalogSpec[M]) -> Select[M]:
     return stmt
 
 
-async def _newest(
-    session: AsyncSession,
-    spec: CatalogSpec[M],
-    conditions: list[ColumnElement[bool]],
-    after: tuple[datetime, uuid.UUID] | None,
-    count: int,
-) -> list[M]:
-    model = spec.model
-    stmt = _listing(spec).where(*conditions)
-    if after is not None:
-        stmt = stmt.where(tuple_(model.created_at, model.id) < tuple_(*after))
-    stmt = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(count)
-    return list((await session.scalars(stmt)).all())
-
-
-async def _relevance_page(
-    session: AsyncSession,
-    spec: CatalogSpec[M],
-    dialect: str,
-    terms: list[search.Term],
-    conditions: list[ColumnElement[bool]],
-    query: CatalogQuery,
-) -> tuple[list[tuple[int, M]], str | None]:
-    """(tier, item) pairs of one relevance page: tier 1 title matches, then tier 0 body
-    matches, newest first within each; and the next page's cursor (tier, created_at, id)."""
-    order_name = f"{spec.name}:relevance"
-    table = spec.model.__tablename__
-    title = await search.title_match_condition(session, table, terms)
-    anywhere = await search.match_condition(session, table, terms)
-    tier, after = 1, None
-    if query.cursor is not None:
-        tier_value, created_at, item_id = decode_cursor(query.cursor, order_name, 3)
-        if tier_value not in (0, 1):
-            raise InvalidCursor("The cursor is not valid for this list.")
-        tier, after = int(tier_value), (created_at, item_id)
-    found: list[tuple[int, M]] = []
-    if tier == 1:
-        rows = await _newest(session, spec, [*conditions, title], after, query.limit + 1)
-        found = [(1, row) for row in rows]
-        after = None
-    if len(found) <= query.limit:
-        rows = await _newest(
-            session, spec, [*conditions, anywhere, not_(title)], after, query.limit + 1 - len(found)
-        )
-        found += [(0, row) for row in rows]
-    page = found[: query.limit]
-    next_cursor = None
-    if len(found) > query.limit:
-        last_tier, last = page[-1]
-        next_cursor = encode_cursor(order_name, [last_tier, last.created_at, last.id])
-    return page, next_cursor
-
-
-async def _facet_sample(
-    session: AsyncSession,
-    spec: CatalogSpec[Any],
-    conditions: list[ColumnElement[bool]],
-    names: list[str],
-) -> tuple[dict[str, list[FacetCount]], bool]:
-    """Value counts of the named columns over the newest FACET_SAMPLE matching items."""
-    model = spec.model
-    columns = [
-        spec.workflow.status_sql(model) if name == "status" else getattr(model, name)
-        for name in names
-    ]
-    stmt = (
-        select(*columns)
-        .where(*conditions)
-        .order_by(model.created_at.desc(), model.id.desc())
-        .limit(FACET_SAMPLE + 1)
-    )
-    rows = list((await session.execute(stmt)).all())
-    exact = len(rows) <= FACET_SAMPLE
-    rows = rows[:FACET_SAMPLE]
-    facets = {}
-    for position, name in enumerate(names):
-        counts = Counter(jsonable(row[position]) for row in rows)
-        ordered = sorted(counts.items(), key=lambda pair: (-pair[1], str(pair[0])))
-        facets[name] = [FacetCount(value=value, count=n) for value, n in ordered[:FACET_LIMIT]]
-    return facets, exact
-
-
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     type: str
     item: Any
+    score: float
+    highlight: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -862,24 +1000,37 @@ async def search_everywhere(
     session: AsyncSession,
     specs: Sequence[CatalogSpec[Any]],
     *,
+    index: CatalogIndexes,
     principal: Principal | None,
     q: str,
     limit: int,
+    highlight: bool = False,
 ) -> SearchResultsView:
-    """The best published matches across catalogs: each catalog's first relevance page,
-    merged by tier (title matches first) and then newest."""
+    """The best published matches across catalogs: each catalog's first relevance page from
+    the index, merged by score (then newest)."""
     terms = search.parse_query(q)
     if not terms:
         raise ValidationFailed("q has nothing to search for.", code="empty_query")
-    dialect = session.get_bind().dialect.name
-    scored: list[tuple[int, datetime, SearchHit]] = []
-    for spec in specs:
-        query = CatalogQuery(q=q, limit=limit)
-        conditions = _base_conditions(spec, principal, query)
-        ranked, _ = await _relevance_page(session, spec, dialect, terms, conditions, query)
-        for tier, item in ranked:
-            hit = SearchHit(type=spec.name, item=present(spec, item, principal))
-            scored.append((tier, item.created_at, hit))
+    now = utcnow()
+    snapshots = await index.snapshots(specs)
+    scored: list[tuple[float, datetime, SearchHit]] = []
+    for spec, snapshot in zip(specs, snapshots, strict=True):
+        condition = _list_filter(spec, principal, CatalogQuery(q=q), now)
+        matching = snapshot.query(condition, terms)
+        hits = await asyncio.to_thread(
+            snapshot.hits, matching, sort=search_index.SortKey(), offset=0, limit=limit
+        )
+        items = await _read_back(session, spec, condition, hits.ids, whole=highlight)
+        score_of = dict(zip(hits.ids, hits.scores, strict=True))
+        snippets = _highlights(spec, terms, items) if highlight else {}
+        for item in items:
+            hit = SearchHit(
+                type=spec.name,
+                item=present(spec, item, principal),
+                score=round(score_of[item.id], 4),
+                highlight=snippets.get(str(item.id)),
+            )
+            scored.append((score_of[item.id], item.created_at, hit))
     scored.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
     return SearchResultsView(items=[hit for _, _, hit in scored[:limit]])
 
@@ -1188,34 +1339,3 @@ async def _write_import(
             entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)
         await bulk.insert_rows(session, CatalogHistory, history)
         note_changed(session, [spec.name])
-
-
-# --- helpers for the per-catalog modules ---------------------------------------------------
-
-
-def one_of(column: Any, values: Sequence[Any] | None) -> list[ColumnElement[bool]]:
-    return [column.in_(list(values))] if values else []
-
-
-def at_least(column: Any, value: Any) -> list[ColumnElement[bool]]:
-    return [column >= value] if value is not None else []
-
-
-def at_most(column: Any, value: Any) -> list[ColumnElement[bool]]:
-    return [column <= value] if value is not None else []
-
-
-def all_of(*groups: list[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
-    return [condition for group in groups for condition in group]
-
-
-def overlapping(
-    low_column: Any, high_column: Any, low: Any, high: Any
-) -> list[ColumnElement[bool]]:
-    """Items whose [low_column, high_column] range meets [low, high] (open ends allowed)."""
-    conditions: list[ColumnElement[bool]] = []
-    if low is not None:
-        conditions.append(or_(high_column.is_(None), high_column >= low))
-    if high is not None:
-        conditions.append(or_(low_column.is_(None), low_column <= high))
-    return [and_(*conditions)] if conditions else []

@@ -2,9 +2,10 @@
 
 draft → open → closed → awarded | unsuccessful, or cancelled from draft or open. ``closed``
 is never stored: an open demand whose deadline has passed reads as closed, in Python
-(:func:`read_status`, ``Demand.current_status``) and in SQL (:func:`status_sql`), on every
-replica at once, with no job. Lists, search, facets and history are the catalog mechanism's
-(:data:`SPEC`); who sees what is :func:`visible_condition` / :func:`may_see`.
+(:func:`read_status`, ``Demand.current_status``) and in lists and search (the workflow's
+``derived`` status), on every replica at once, with no job. Lists, search, facets and
+history are the catalog mechanism's (:data:`SPEC`); who sees what is
+:func:`visible_condition` / :func:`may_see`.
 
 Who sees a demand: its owner, staff (admins, operators) and auditors always; anyone else
 only once it has been opened (``published_at``), while it is not hidden by an operator, and,
@@ -19,24 +20,17 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    String,
-    and_,
-    bindparam,
-    case,
-    or_,
     select,
-    true,
-    type_coerce,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import filters
 from app.core.calendar import utcnow
 from app.core.db import locking
 from app.core.errors import FieldError, Forbidden, IllegalTransition, NotFound, ValidationFailed
 from app.core.pagination import Page
 from app.core.security import Principal, Role, Scope
-from app.models.base import UTCDateTime
 from app.models.catalog import CatalogHistory, HistoryAction
 from app.models.demands import (
     Demand,
@@ -59,45 +53,73 @@ def sees_everything(principal: Principal | None) -> bool:
     return principal is not None and (principal.is_staff or principal.role is Role.auditor)
 
 
-def status_sql(model: Any = Demand, now: datetime | None = None) -> ColumnElement[str]:
-    """The status as read, in SQL: an open demand past its deadline is closed."""
-    moment = bindparam(None, now or utcnow(), type_=UTCDateTime())
-    derived = case(
-        (
-            and_(model.status == DemandStatus.open, model.deadline <= moment),
-            DemandStatus.closed.value,
-        ),
-        else_=model.status,
-    )
-    return type_coerce(derived, String(16))
+def _closed(now: datetime) -> filters.Filter:
+    """An open demand whose deadline has passed reads as closed."""
+    return filters.Range("deadline", high=now)
 
 
-def _opened(model: Any) -> ColumnElement[bool]:
-    return and_(model.published_at.is_not(None), model.hidden_at.is_(None))
-
+#: Opened (published) and not hidden by an operator.
+_OPENED = filters.all_of(filters.Range("published_at"), filters.Not(filters.Range("hidden_at")))
 
 WORKFLOW = Workflow(
     listed=(DemandStatus.open,),
     editable=frozenset({DemandStatus.draft}),
-    public=_opened,
+    public=_OPENED,
     is_public=lambda demand: demand.published_at is not None and demand.hidden_at is None,
-    status_sql=status_sql,
     frozen_code="demand_not_editable",
+    derived={DemandStatus.closed: (DemandStatus.open, _closed)},
 )
 
+INVITED = "invited_organization_ids"
+"""The search index's list of a demand's invited organizations."""
 
-def visible_condition(principal: Principal | None) -> ColumnElement[bool]:
-    """The demands ``principal`` may see, as a condition (lists and search)."""
+
+def visible_condition(principal: Principal | None) -> filters.Filter:
+    """The demands ``principal`` may see (lists and search)."""
     if sees_everything(principal):
-        return true()
-    opened = _opened(Demand)
+        return filters.Everything()
+    public = filters.OneOf("invited_only", (False,))
     if principal is None or principal.organization_id is None:
-        return and_(opened, Demand.invited_only.is_(False))
+        return filters.all_of(_OPENED, public)
     org = principal.organization_id
-    invited = Demand.id.in_(
-        select(DemandInvitation.demand_id).where(DemandInvitation.organization_id == org)
+
+    def invitation(model: Any) -> ColumnElement[bool]:
+        invited = select(DemandInvitation.demand_id).where(DemandInvitation.organization_id == org)
+        condition: ColumnElement[bool] = model.id.in_(invited)
+        return condition
+
+    invited = filters.Related(sql=invitation, indexed=filters.Has(INVITED, str(org)))
+    return filters.any_of(
+        filters.OneOf("owner_id", (org,)),
+        filters.all_of(_OPENED, filters.any_of(public, invited)),
     )
-    return or_(Demand.owner_id == org, and_(opened, or_(Demand.invited_only.is_(False), invited)))
+
+
+async def invited_organizations(
+    session: AsyncSession, demand_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, list[str]]]:
+    """Each demand's invited organizations, as the search index holds them."""
+    rows = await session.execute(
+        select(DemandInvitation.demand_id, DemandInvitation.organization_id).where(
+            DemandInvitation.demand_id.in_(list(demand_ids))
+        )
+    )
+    found: dict[uuid.UUID, dict[str, list[str]]] = {}
+    for demand_id, org in rows.all():
+        found.setdefault(demand_id, {INVITED: []})[INVITED].append(str(org))
+    return found
+
+
+async def touch_for_index(session: AsyncSession, demand_id: uuid.UUID) -> None:
+    """Mark a demand changed for the search index (it holds the demand's invited
+    organizations), leaving its version, and so its ETag, as they are."""
+    await session.execute(
+        update(Demand)
+        .where(Demand.id == demand_id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    catalog.note_changed(session, [SPEC.name])
 
 
 async def is_invited(session: AsyncSession, demand_id: uuid.UUID, org: uuid.UUID | None) -> bool:
@@ -243,6 +265,8 @@ SPEC = catalog.CatalogSpec(
     workflow=WORKFLOW,
     write_scope=Scope.demands_write,
     visibility=visible_condition,
+    index_extras=(INVITED,),
+    index_extras_loader=invited_organizations,
 )
 
 
@@ -270,16 +294,21 @@ async def list_demands(
 ) -> CatalogPage[Demand]:
     """Demands by kind, field, budget (overlapping the range: only budgets the caller may
     see), and deadline; ``status`` as read now (closed once the deadline has passed)."""
-    budget = catalog.overlapping(Demand.budget_min, Demand.budget_max, budget_min, budget_max)
-    if budget and not sees_everything(principal):
+    budget = filters.overlapping("budget_min", "budget_max", budget_min, budget_max)
+    if budget is not None and not sees_everything(principal):
         org = principal.organization_id if principal is not None else None
-        budget = [and_(or_(Demand.budget_visible.is_(True), Demand.owner_id == org), *budget)]
-    query.conditions = catalog.all_of(
-        catalog.one_of(Demand.kind, kinds),
-        catalog.one_of(Demand.field, fields),
+        shown: filters.Filter = filters.OneOf("budget_visible", (True,))
+        if org is not None:
+            shown = filters.any_of(shown, filters.OneOf("owner_id", (org,)))
+        budget = filters.all_of(shown, budget)
+    query.filter = filters.all_of(
+        filters.one_of("kind", kinds),
+        filters.one_of("field", fields),
         budget,
-        catalog.at_least(Demand.deadline, deadline_from),
-        [Demand.deadline < deadline_to] if deadline_to is not None else [],
+        filters.at_least("deadline", deadline_from),
+        filters.Range("deadline", high=deadline_to, high_exclusive=True)
+        if deadline_to is not None
+        else None,
     )
     page = await catalog.search_items(session, SPEC, principal=principal, query=query)
     page.items = [present(item, principal) for item in page.items]

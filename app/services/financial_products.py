@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import filters
 from app.core.errors import FieldError
 from app.core.security import Principal
 from app.models.financial_products import FinancialProduct, FinancialProductKind
@@ -69,17 +70,10 @@ async def list_financial_products(
     term_months: int | None = None,
 ) -> CatalogPage[FinancialProduct]:
     """Products by kind, amount (overlapping the range), rate ceiling and term."""
-    query.conditions = catalog.all_of(
-        catalog.one_of(FinancialProduct.kind, kinds),
-        catalog.overlapping(
-            FinancialProduct.amount_min, FinancialProduct.amount_max, amount_min, amount_max
-        ),
-        catalog.at_most(FinancialProduct.rate_min_bp, max_rate_bp),
-        catalog.overlapping(
-            FinancialProduct.term_min_months,
-            FinancialProduct.term_max_months,
-            term_months,
-            term_months,
-        ),
+    query.filter = filters.all_of(
+        filters.one_of("kind", kinds),
+        filters.overlapping("amount_min", "amount_max", amount_min, amount_max),
+        filters.at_most("rate_min_bp", max_rate_bp),
+        filters.overlapping("term_min_months", "term_max_months", term_months, term_months),
     )
     return await catalog.search_items(session, SPEC, principal=principal, query=query)

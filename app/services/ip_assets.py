@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import filters
 from app.core.errors import FieldError
 from app.core.security import Principal
 from app.models.ip_assets import IPAsset, IPKind, LegalStatus
@@ -113,17 +114,19 @@ async def list_ip_assets(
     applied_to: date | None = None,
 ) -> CatalogPage[IPAsset]:
     """IP by kind, legal status, field, availability and application date."""
-    query.conditions = catalog.all_of(
-        catalog.one_of(IPAsset.kind, kinds),
-        catalog.one_of(IPAsset.legal_status, legal_statuses),
-        catalog.one_of(IPAsset.field, fields),
-        [IPAsset.available_for_transfer == available_for_transfer]
-        if available_for_transfer is not None
-        else [],
-        [IPAsset.available_for_license == available_for_license]
-        if available_for_license is not None
-        else [],
-        catalog.at_least(IPAsset.application_date, applied_from),
-        catalog.at_most(IPAsset.application_date, applied_to),
+    query.filter = filters.all_of(
+        filters.one_of("kind", kinds),
+        filters.one_of("legal_status", legal_statuses),
+        filters.one_of("field", fields),
+        filters.one_of(
+            "available_for_transfer",
+            [available_for_transfer] if available_for_transfer is not None else None,
+        ),
+        filters.one_of(
+            "available_for_license",
+            [available_for_license] if available_for_license is not None else None,
+        ),
+        filters.at_least("application_date", applied_from),
+        filters.at_most("application_date", applied_to),
     )
     return await catalog.search_items(session, SPEC, principal=principal, query=query)

@@ -4,9 +4,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core import filters
 from app.core.errors import FieldError
 from app.core.pagination import KeysetOrder
 from app.core.security import Principal
@@ -61,6 +61,7 @@ SPEC = catalog.CatalogSpec(
     sorts={"issued": KeysetOrder("policies:issued", (Policy.issue_date, Policy.id))},
     staff_only=True,
     list_omits=("full_text",),
+    snippet_fields=("full_text", "issuing_authority"),
     check=check_policies,
 )
 
@@ -78,19 +79,19 @@ async def list_policies(
     in_force_on: date | None = None,
 ) -> CatalogPage[Policy]:
     """Policies by level, category, authority, issue date, and whether in force on a day."""
-    in_force = []
+    in_force = None
     if in_force_on is not None:
-        in_force = [
-            or_(Policy.effective_date.is_(None), Policy.effective_date <= in_force_on),
-            Policy.issue_date <= in_force_on,
-            or_(Policy.expiry_date.is_(None), Policy.expiry_date >= in_force_on),
-        ]
-    query.conditions = catalog.all_of(
-        catalog.one_of(Policy.level, levels),
-        catalog.one_of(Policy.category, categories),
-        catalog.one_of(Policy.issuing_authority, authorities),
-        catalog.at_least(Policy.issue_date, issued_from),
-        catalog.at_most(Policy.issue_date, issued_to),
+        in_force = filters.all_of(
+            filters.Range("effective_date", high=in_force_on, or_null=True),
+            filters.Range("issue_date", high=in_force_on),
+            filters.Range("expiry_date", low=in_force_on, or_null=True),
+        )
+    query.filter = filters.all_of(
+        filters.one_of("level", levels),
+        filters.one_of("category", categories),
+        filters.one_of("issuing_authority", authorities),
+        filters.at_least("issue_date", issued_from),
+        filters.at_most("issue_date", issued_to),
         in_force,
     )
     return await catalog.search_items(session, SPEC, principal=principal, query=query)

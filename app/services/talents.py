@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db_json import json_array_contains
+from app.core import filters
 from app.core.security import Principal
 from app.models.talents import Talent
 from app.services import catalog
@@ -40,9 +40,9 @@ async def list_talents(
     research_field: str | None = None,
 ) -> CatalogPage[Talent]:
     """Talents by main field, professional title and research field."""
-    query.conditions = catalog.all_of(
-        catalog.one_of(Talent.field, fields),
-        catalog.one_of(Talent.title, titles),
-        [json_array_contains(Talent.research_fields, research_field)] if research_field else [],
+    query.filter = filters.all_of(
+        filters.one_of("field", fields),
+        filters.one_of("title", titles),
+        filters.has_all("research_fields", [research_field] if research_field else None),
     )
     return await catalog.search_items(session, SPEC, principal=principal, query=query)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db_json import json_array_contains
+from app.core import filters
 from app.core.errors import FieldError
 from app.core.security import Principal
 from app.models.catalog import CatalogItem, CatalogStatus
@@ -109,12 +109,12 @@ async def list_technologies(
     inventor_id: uuid.UUID | None = None,
 ) -> CatalogPage[Technology]:
     """Technologies by field, readiness, asking price (overlapping the range) and mode."""
-    query.conditions = catalog.all_of(
-        catalog.one_of(Technology.field, fields),
-        catalog.at_least(Technology.trl, trl_min),
-        catalog.at_most(Technology.trl, trl_max),
-        catalog.overlapping(Technology.price_min, Technology.price_max, price_min, price_max),
-        [json_array_contains(Technology.transfer_modes, m.value) for m in transfer_modes or []],
-        [json_array_contains(Technology.inventor_ids, str(inventor_id))] if inventor_id else [],
+    query.filter = filters.all_of(
+        filters.one_of("field", fields),
+        filters.at_least("trl", trl_min),
+        filters.at_most("trl", trl_max),
+        filters.overlapping("price_min", "price_max", price_min, price_max),
+        filters.has_all("transfer_modes", [mode.value for mode in transfer_modes or []]),
+        filters.has_all("inventor_ids", [str(inventor_id)] if inventor_id else None),
     )
     return await catalog.search_items(session, SPEC, principal=principal, query=query)
