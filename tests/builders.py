@@ -237,7 +237,7 @@ async def pass_deadline(session: AsyncSession, demand: Demand) -> None:
     await session.execute(
         update(Demand)
         .where(Demand.id == demand.id)
-        .values(deadline=utcnow() - timedelta(microseconds=1))
+        .values(deadline=utcnow() - timedelta(microseconds=1), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     await session.commit()

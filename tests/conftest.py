@@ -28,7 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings, normalize_database_url
-from app.core.db import Database, create_engine
+from app.core.db import Database, create_engine, run_after_commit
 from app.core.migrations import alembic_config
 from app.main import create_app
 
@@ -237,6 +237,7 @@ async def session(
         async def commit() -> None:
             if session.in_transaction():
                 await session.commit()
+            await run_after_commit(session)  # the catalogs' generations, as a request raises them
 
         own_writes.insert(0, commit)  # before the connection's own
         yield session

@@ -8,7 +8,6 @@ from sqlalchemy.engine import Connection
 
 from app.core.db import create_engine
 from app.core.migrations import head_revisions
-from app.core.search import is_search_index_object
 from app.models import Base
 from tests.conftest import downgrade, migrate
 
@@ -20,7 +19,7 @@ async def _tables(url: str) -> set[str]:
             names = await connection.run_sync(lambda c: inspect(c).get_table_names())
     finally:
         await engine.dispose()
-    return {n for n in names if not is_search_index_object(n, "table")} - {"alembic_version"}
+    return set(names) - {"alembic_version"}
 
 
 async def _all_tables(url: str) -> set[str]:
@@ -44,13 +43,7 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
 def _differences(connection: Connection) -> list[object]:
     context = MigrationContext.configure(
         connection,
-        opts={
-            "compare_type": True,
-            "compare_server_default": True,
-            "include_object": lambda _o, name, type_, _r, _c: (
-                not is_search_index_object(name, type_)
-            ),
-        },
+        opts={"compare_type": True, "compare_server_default": True},
     )
     return list(compare_metadata(context, Base.metadata))
 

@@ -10,12 +10,13 @@ from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.core.db import Database
 from app.core.errors import Conflict, NotFound
 from app.core.security import Role, Scope
 from app.models.orgs import OrganizationKind
 from app.services import demands as demands_service
 from app.services import invitations as invitations_service
-from app.services.catalog import CatalogQuery
+from app.services.catalog import CatalogIndexes, CatalogQuery
 from tests import builders
 from tests.questions.conftest import Stage, invite
 
@@ -166,7 +167,7 @@ async def test_two_invitations_of_one_organization_at_once(
 
 
 async def test_an_invited_only_demand_shows_to_invited_organizations_only(
-    client: AsyncClient, session: AsyncSession, stage: Stage
+    client: AsyncClient, session: AsyncSession, db: Database, stage: Stage
 ) -> None:
     secret = await builders.open_demand(
         session, stage.owner_org, invited_only=True, title="保密需求: 刀盘涂层"
@@ -185,11 +186,18 @@ async def test_an_invited_only_demand_shows_to_invited_organizations_only(
     def ids(page: Any) -> set[uuid.UUID]:
         return {item.id for item in page.items}
 
-    listed = await demands_service.list_demands(session, principal=invited, query=CatalogQuery())
+    index = CatalogIndexes(db, [demands_service.SPEC])
+    listed = await demands_service.list_demands(
+        session, principal=invited, query=CatalogQuery(index=index)
+    )
     assert ids(listed) == {stage.demand.id, secret.id}
-    listed = await demands_service.list_demands(session, principal=uninvited, query=CatalogQuery())
+    listed = await demands_service.list_demands(
+        session, principal=uninvited, query=CatalogQuery(index=index)
+    )
     assert ids(listed) == {stage.demand.id}
-    listed = await demands_service.list_demands(session, principal=None, query=CatalogQuery())
+    listed = await demands_service.list_demands(
+        session, principal=None, query=CatalogQuery(index=index)
+    )
     assert ids(listed) == {stage.demand.id}
 
 
@@ -295,3 +303,27 @@ async def test_an_enterprise_may_be_invited_by_another(
 ) -> None:
     peer = await builders.create_organization(session, kind=OrganizationKind.enterprise)
     assert (await invite(client, stage.demand, stage.owner, peer)).status_code == 201
+
+
+async def test_an_invitation_opens_the_demand_to_the_invited_organizations_search(
+    client: AsyncClient, session: AsyncSession, stage: Stage
+) -> None:
+    secret = await builders.open_demand(
+        session, stage.owner_org, invited_only=True, title="保密需求: 刀盘涂层"
+    )
+
+    async def found(actor: builders.Actor) -> list[str]:
+        response = await client.get(
+            "/v1/demands", params={"q": "刀盘涂层", "facets": "kind"}, headers=actor.headers
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["total"] == len(response.json()["items"])
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await found(stage.provider) == []  # the search index is built, without it
+    assert (await invite(client, secret, stage.owner, stage.provider_org)).status_code == 201
+    assert await found(stage.provider) == [str(secret.id)]
+    assert await found(stage.rival) == []
+    assert await found(stage.owner) == [str(secret.id)]
+    etag = (await client.get(f"/v1/demands/{secret.id}", headers=stage.owner.headers)).headers
+    assert etag["ETag"].startswith(f'"{secret.version}')  # the invitation left its version
