@@ -30,6 +30,7 @@ filters of ``app/core/filters.py`` run here exactly as they run in SQL.
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -58,6 +59,9 @@ RECENCY = "_recency"
 #: query as one phrase against its words scattered.
 TITLE_BOOST = 3.0
 PHRASE_BOOST = 2.0
+#: The share of a long Chinese phrase's bigrams that must be found when they are not side by
+#: side (rounded up: all three of three, three of four, six of seven).
+SCATTERED_SHARE = 0.75
 
 #: A row written this long before another one may still commit after it.
 OVERLAP = timedelta(seconds=60)
@@ -277,21 +281,50 @@ def _term_query(schema: Any, name: str, term: Term) -> Any:
     return tantivy.Query.phrase_query(schema, name, list(term.tokens))
 
 
-def _text_query(schema: Any, terms: Sequence[Term], phrase: Term | None) -> Any:
-    """Every term in the title or the body (a title match weighs TITLE_BOOST times more); the
-    whole query as one phrase, when it is more than one term, adds PHRASE_BOOST."""
-    should, must = tantivy.Occur.Should, tantivy.Occur.Must
-    parts = []
-    for term in terms:
-        either = [
-            (should, tantivy.Query.boost_query(_term_query(schema, TITLE, term), TITLE_BOOST)),
-            (should, _term_query(schema, BODY, term)),
+def _in_title_or_body(schema: Any, query_of: Callable[[str], Any]) -> Any:
+    """``query_of(field)`` in the title (weighing TITLE_BOOST times more) or in the body."""
+    should = tantivy.Occur.Should
+    return tantivy.Query.boolean_query(
+        [
+            (should, tantivy.Query.boost_query(query_of(TITLE), TITLE_BOOST)),
+            (should, query_of(BODY)),
         ]
-        parts.append((must, tantivy.Query.boolean_query(either)))
+    )
+
+
+def _term_match(schema: Any, term: Term) -> Any:
+    """Where one term of a query matches. A long Chinese phrase (three bigrams or more) also
+    matches when SCATTERED_SHARE of its bigrams are found apart (高新技术企业认定 in "首次认定的
+    高新技术企业"), scoring as those bigrams do, while the phrase itself adds PHRASE_BOOST."""
+    phrase = _in_title_or_body(schema, lambda name: _term_query(schema, name, term))
+    tokens = list(dict.fromkeys(term.tokens))
+    if term.prefix or len(tokens) < 3:
+        return phrase
+    should = tantivy.Occur.Should
+    bigrams = [
+        (
+            should,
+            _in_title_or_body(
+                schema, lambda name, t=token: tantivy.Query.term_query(schema, name, t)
+            ),
+        )
+        for token in tokens
+    ]
+    needed = math.ceil(SCATTERED_SHARE * len(tokens))
+    scattered = tantivy.Query.boolean_query(bigrams, minimum_number_should_match=needed)
+    return tantivy.Query.boolean_query(
+        [(should, tantivy.Query.boost_query(phrase, PHRASE_BOOST)), (should, scattered)]
+    )
+
+
+def _text_query(schema: Any, terms: Sequence[Term], phrase: Term | None) -> Any:
+    """Every term matches (:func:`_term_match`); the whole query as one phrase, when it is more
+    than one term, adds PHRASE_BOOST."""
+    should, must = tantivy.Occur.Should, tantivy.Occur.Must
+    parts = [(must, _term_match(schema, term)) for term in terms]
     if phrase is not None:
-        for name, boost in ((TITLE, TITLE_BOOST * PHRASE_BOOST), (BODY, PHRASE_BOOST)):
-            inner = _term_query(schema, name, phrase)
-            parts.append((should, tantivy.Query.boost_query(inner, boost)))
+        whole = _in_title_or_body(schema, lambda name: _term_query(schema, name, phrase))
+        parts.append((should, tantivy.Query.boost_query(whole, PHRASE_BOOST)))
     return tantivy.Query.boolean_query(parts)
 
 
