@@ -2,9 +2,10 @@
 
 A catalog list's filters (``level=省级``, a price range, a tag, who may see what) are values
 of the small algebra below, naming the model's columns by name. :func:`to_sql` turns one into
-a SQLAlchemy condition on a model (keyset lists without ``q``, and the read-back of a page);
-``app/core/search_index.py`` turns the same value into an index query (search, facets and
-totals). One definition, so the two cannot disagree about what a filter means.
+a SQLAlchemy condition on a model (keyset lists without ``q``); :func:`matches` tests one
+loaded row (the rows of a search page, read back by id); ``app/core/search_index.py`` turns
+the same value into an index query (search, facets and totals). One definition, so the
+engines cannot disagree about what a filter means.
 
 SQL's nulls are kept: a range never matches a null unless it says ``or_null`` (an open end,
 as a price range's missing maximum), and :class:`OneOf` never matches a null.
@@ -125,6 +126,39 @@ def has_all(field: str, values: Sequence[str] | None) -> Filter | None:
     if not values:
         return None
     return all_of(*(Has(field, value) for value in values))
+
+
+class NeedsSQL(Exception):
+    """The filter has a :class:`Related` part, which only SQL (or the index) can answer."""
+
+
+def matches(condition: Filter, item: Any) -> bool:
+    """Whether a loaded ``item`` (its attributes named as the columns) passes ``condition``,
+    as :func:`to_sql` would decide. Raises :class:`NeedsSQL` for a :class:`Related` part."""
+    match condition:
+        case Everything():
+            return True
+        case OneOf(field, values):
+            value = getattr(item, field)
+            return value is not None and value in values
+        case Range(field, low, high, low_exclusive, high_exclusive, or_null):
+            value = getattr(item, field)
+            if value is None:
+                return or_null
+            if low is not None and (value <= low if low_exclusive else value < low):
+                return False
+            return high is None or (value < high if high_exclusive else value <= high)
+        case Has(field, value):
+            return value in (getattr(item, field) or ())
+        case AllOf(parts):
+            return all(matches(part, item) for part in parts)
+        case AnyOf(parts):
+            return any(matches(part, item) for part in parts)
+        case Not(part):
+            return not matches(part, item)
+        case Related():
+            raise NeedsSQL
+    raise TypeError(f"not a filter: {condition!r}")
 
 
 def to_sql(condition: Filter, model: Any) -> ColumnElement[bool]:

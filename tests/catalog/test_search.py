@@ -250,3 +250,26 @@ async def test_search_across_catalogs(
     assert (
         await client.get("/v1/search", params={"q": "盾构", "types": "deals"})
     ).status_code == 422
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)  # best first, across the catalogs
+
+
+async def test_highlights_mark_the_matched_terms_in_the_body(
+    client: AsyncClient, corpus: dict[str, str]
+) -> None:
+    response = await client.get("/v1/technologies", params={"q": "盾构", "highlight": "true"})
+    highlights = response.json()["highlights"]
+    # T2 matches in its summary; T1 and T7 in their titles and bodies (field 盾构装备)
+    assert highlights[corpus["T2"]] == "金刚石磨料, 用于<mark>盾构</mark>刀具修磨"
+    assert highlights[corpus["T7"]] == "<mark>盾构</mark>隧道管片自动拼装"
+    assert set(highlights) == {corpus["T1"], corpus["T2"], corpus["T7"]}
+    plain = await client.get("/v1/technologies", params={"q": "盾构"})
+    assert plain.json()["highlights"] is None
+    title_only = await client.get(
+        "/v1/technologies", params={"q": "Grinding wheel", "highlight": "true"}
+    )
+    assert title_only.json()["highlights"] == {}  # matched in the title alone
+    hits = await client.get("/v1/search", params={"q": "金刚石", "highlight": "true"})
+    (hit,) = hits.json()["items"]
+    assert hit["highlight"] == "<mark>金刚石</mark>磨料, 用于盾构刀具修磨"
+    assert hit["score"] > 0
