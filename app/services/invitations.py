@@ -87,11 +87,11 @@ async def invite_organization(
         demand_id=demand.id, organization_id=organization_id, invited_by=principal.label
     )
     session.add(invitation)
-    await demands_service.touch_for_index(session, demand.id)
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent invitation of the same organization won
         raise _already_invited(organization_id) from exc
+    await demands_service.touch_for_index(session, demand.id)
     return invitation
 
 
