@@ -41,6 +41,7 @@ from app.core.pagination import encode_cursor
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "search.json"
 DEFAULT_DATABASE = PROJECT_ROOT / "var" / "bench" / "search.db"
 TARGET_P99_MS = 25.0
+TARGET_QUERY_P50_MS = 10.0  # issue 13: no query of the mix over 10 ms at p50
 
 #: (label, query parameters): the fixed mix, at least 20 queries.
 QUERIES: list[tuple[str, dict[str, str | list[str]]]] = [
@@ -287,10 +288,19 @@ def main() -> int:
     for name, figures in (("database time", database), ("app time", overall)):
         verdict = "meets" if figures["p99_ms"] <= TARGET_P99_MS else "misses"
         print(f"{name} p99 {figures['p99_ms']} ms {verdict} the {TARGET_P99_MS:.0f} ms target")
+    worst = max(per_query, key=lambda label: per_query[label]["server"]["p50_ms"])
+    worst_p50 = per_query[worst]["server"]["p50_ms"]
+    verdict = "meets" if worst_p50 <= TARGET_QUERY_P50_MS else "misses"
+    print(
+        f"worst query app p50 {worst_p50} ms ({worst}) {verdict} the"
+        f" {TARGET_QUERY_P50_MS:.0f} ms target"
+    )
 
     # runs at other concurrencies (1: each query's own service time) are kept beside it
     # and so are runs without the response cache (+nocache: every search computed)
     key = backend if args.concurrency == 16 else f"{backend}@{args.concurrency}"
+    if args.workers != 1:
+        key += f"x{args.workers}"
     if args.response_cache == "off":
         key += "+nocache"
     entry = {

@@ -592,7 +592,7 @@ class TableIndex:
 
     def _open_writer(self) -> Any:
         if self._writer is None:
-            self._writer = self._index.writer(heap_size=64_000_000, num_threads=1)
+            self._writer = self._index.writer(heap_size=16_000_000, num_threads=1)
         return self._writer
 
     def _delete(self, gone: Iterable[uuid.UUID]) -> None:
