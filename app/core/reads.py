@@ -7,9 +7,10 @@ their own that runs without a transaction, and see what is committed:
 - :class:`RowReader`: one primary-key lookup of chosen columns (a catalog item's GET, an
   access token's user). On PostgreSQL a prepared statement straight on a pooled asyncpg
   connection; elsewhere an ordinary Core query.
-- :meth:`Reads.fetch_rows`: the rows of one small parameterless query (the response cache's
-  generations, read on every anonymous list). On SQLite a private ``sqlite3`` connection of
-  this process, queried in the event loop's own thread.
+- :meth:`Reads.fetch_rows`: the rows of one small query (the response cache's generations,
+  read on every anonymous list; :meth:`RowReader.fetch_many`, a search page's rows by id). On
+  SQLite a private ``sqlite3`` connection of this process, queried in the event loop's own
+  thread.
 
 Both skip SQLAlchemy's connection, execution and result machinery, which cost several times
 the query itself (bench/README.md). Anything that writes, or must read what its own
@@ -19,18 +20,18 @@ transaction wrote, uses the unit of work instead (``app/core/db.py``).
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from asyncpg import PostgresError  # type: ignore[import-untyped]
-from sqlalchemy import bindparam, select
+from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.metrics import add_database_time
-from app.core.sql import select_sql, table_of
+from app.core.sql import for_driver, select_sql, table_of
 
 
 class Reads:
@@ -68,9 +69,10 @@ class Reads:
             # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.
             await greenlet_spawn(pooled.close)
 
-    async def fetch_rows(self, sql: str) -> list[tuple[Any, ...]]:
-        """The rows of one small parameterless query: per-request bookkeeping (the response
-        cache's generations) must cost less than the work it saves.
+    async def fetch_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one small query (portable SQL, ``$1``-numbered parameters), as the
+        driver gives them: per-request bookkeeping (the response cache's generations) must
+        cost less than the work it saves.
 
         PostgreSQL: a pooled asyncpg connection (:meth:`driver_connection`). SQLite: a plain
         ``sqlite3`` connection of this process, read-only, queried in the event loop's own
@@ -80,14 +82,16 @@ class Reads:
         checkpoint); an in-memory database has no second connection, so it takes the pool's.
         """
         started = time.perf_counter()
+        sql, values = for_driver(sql, params, sqlite=not self.is_postgresql)
         try:
             if self.is_postgresql:
                 async with self.driver_connection() as driver:
-                    return [tuple(record) for record in await driver.fetch(sql)]
+                    return [tuple(record) for record in await driver.fetch(sql, *values)]
             path = self._engine.url.database
             if not path or path == ":memory:" or path.startswith("file:"):
                 async with self.connection() as connection:
-                    return [tuple(row) for row in await connection.exec_driver_sql(sql)]
+                    rows = await connection.exec_driver_sql(sql, values)
+                    return [tuple(row) for row in rows]
             if self._sqlite_reader is None:
                 self._sqlite_reader = sqlite3.connect(
                     f"{Path(path).resolve().as_uri()}?mode=ro",
@@ -96,9 +100,13 @@ class Reads:
                     check_same_thread=False,
                     isolation_level=None,
                 )
-            return self._sqlite_reader.execute(sql).fetchall()
+            return self._sqlite_reader.execute(sql, values).fetchall()
         finally:
             add_database_time(time.perf_counter() - started)
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._engine.dialect
 
     def close(self) -> None:
         """Close the private SQLite reader (the pool is the engine's to dispose of)."""
@@ -116,12 +124,13 @@ class RowReader:
     """
 
     def __init__(self, model: Any, columns: Sequence[str]) -> None:
-        table = table_of(model)
+        self._table = table = table_of(model)
         self.columns = tuple(columns)
         self._select = select(*(table.c[name] for name in self.columns)).where(
             table.c.id == bindparam("id")
         )
         self._postgresql_sql = select_sql(table, self.columns, where=("id",))
+        self._processors: list[Callable[[Any], Any] | None] | None = None
 
     async def fetch(self, reads: Reads, key: uuid.UUID) -> dict[str, Any] | None:
         if reads.is_postgresql:
@@ -133,3 +142,31 @@ class RowReader:
         async with reads.connection() as connection:
             row = (await connection.execute(self._select, {"id": key})).mappings().first()
         return dict(row) if row is not None else None
+
+    async def fetch_many(self, reads: Reads, keys: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+        """The rows of ``keys`` (a page of search hits), in no particular order; a key with no
+        row is left out. One ``IN`` query through :meth:`Reads.fetch_rows`: on SQLite the
+        driver's values (text for UUIDs, timestamps, JSON) are converted by the columns' own
+        types, as SQLAlchemy would; asyncpg's already are, as in :meth:`fetch`."""
+        if not keys:
+            return []
+        sql = select_sql(self._table, self.columns, where=("id",), among=len(keys))
+        rows = await reads.fetch_rows(sql, keys)
+        if reads.is_postgresql:
+            return [dict(zip(self.columns, row, strict=True)) for row in rows]
+        processors = self._processors_for(reads.dialect)
+        return [
+            {
+                name: value if process is None or value is None else process(value)
+                for name, process, value in zip(self.columns, processors, row, strict=True)
+            }
+            for row in rows
+        ]
+
+    def _processors_for(self, dialect: Dialect) -> list[Callable[[Any], Any] | None]:
+        if self._processors is None:
+            self._processors = [
+                self._table.c[name].type.dialect_impl(dialect).result_processor(dialect, None)
+                for name in self.columns
+            ]
+        return self._processors

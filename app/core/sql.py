@@ -49,6 +49,14 @@ def _postgresql_value(value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def for_driver(sql: str, params: Sequence[Any], *, sqlite: bool) -> tuple[str, tuple[Any, ...]]:
+    """Portable SQL (``$1``-numbered parameters) and its values, as one backend's driver
+    takes them."""
+    if sqlite:
+        return _sqlite_sql(sql), tuple(_sqlite_value(value) for value in params)
+    return sql, tuple(_postgresql_value(value) for value in params)
+
+
 class SQLRows:
     """The rows of one :func:`execute_sql` statement, as tuples."""
 
@@ -93,12 +101,10 @@ async def execute_sql(session: AsyncSession, sql: str, params: Sequence[Any] = (
     timestamp is text, so read only numbers and strings back this way.
     """
     connection = await session.connection()
+    sql, values = for_driver(sql, params, sqlite=connection.dialect.name == "sqlite")
     if connection.dialect.name == "sqlite":
-        result = await connection.exec_driver_sql(
-            _sqlite_sql(sql), tuple(_sqlite_value(value) for value in params)
-        )
+        result = await connection.exec_driver_sql(sql, values)
         return SQLRows(result.all() if result.returns_rows else ())
-    values = tuple(_postgresql_value(value) for value in params)
     driver = (await connection.get_raw_connection()).driver_connection
     if driver is None or not driver.is_in_transaction():
         # The transaction's first statement: through SQLAlchemy, which sends the BEGIN.
@@ -155,10 +161,17 @@ def insert_sql(table: Table, names: Sequence[str], *, rows: int = 1) -> str:
     )
 
 
-def select_sql(table: Table, names: Sequence[str], *, where: Sequence[str] = ()) -> str:
+def select_sql(
+    table: Table, names: Sequence[str], *, where: Sequence[str] = (), among: int = 0
+) -> str:
     """``SELECT a, b FROM t WHERE k1 = $1 AND k2 = $2``: the named columns, filtered by
-    equality on the ``where`` columns in order."""
+    equality on the ``where`` columns in order; with ``among`` n, by one ``where`` column being
+    one of n values (``k IN ($1, …, $n)``)."""
     sql = f"SELECT {column_list(table, names)} FROM {table.name}"
+    if among:
+        (name,) = where
+        numbers = ", ".join(f"${number}" for number in range(1, among + 1))
+        return f"{sql} WHERE {table.c[name].name} IN ({numbers})"
     if where:
         sql += " WHERE " + " AND ".join(
             f"{table.c[name].name} = ${number}" for number, name in enumerate(where, start=1)

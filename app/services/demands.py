@@ -267,6 +267,7 @@ SPEC = catalog.CatalogSpec(
     visibility=visible_condition,
     index_extras=(INVITED,),
     index_extras_loader=invited_organizations,
+    rows_suffice=False,
 )
 
 

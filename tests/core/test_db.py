@@ -19,6 +19,7 @@ from app.core.sql import execute_sql
 from app.main import create_app
 from app.models.idempotency import IdempotencyRecord
 from app.models.orgs import Organization
+from app.services import technologies as technologies_service
 from tests import builders
 from tests.conftest import BACKEND, make_settings
 
@@ -155,6 +156,48 @@ async def test_row_reads_return_connections_and_discard_dead_ones(engine: AsyncE
             await divide_by_zero()
         async with database.reads.driver_connection() as driver:
             assert driver.get_server_pid() == backends[0]
+    finally:
+        await database.dispose()
+
+
+async def test_rows_by_id_on_the_fast_path_read_as_the_orm_reads_them(
+    migrated_fresh_database_url: str,
+) -> None:
+    """RowReader.fetch_many (a search page's rows) gives every column the value the ORM gives:
+    UUIDs, aware timestamps, JSON lists, enums, integers and nulls, on either driver."""
+    database = Database(create_engine(migrated_fresh_database_url))
+    spec = technologies_service.SPEC
+    try:
+        async with database.unit_of_work(write=True) as session:
+            owner = await builders.create_organization(session, name="快读大学")
+            items = [
+                await builders.published_item(
+                    session,
+                    spec,
+                    owner,
+                    {
+                        "title": f"盾构刀盘耐磨涂层 {n}",
+                        "trl": 4 + n,
+                        "tags": ["盾构", f"标签{n}"],
+                        "transfer_modes": ["license"],
+                        "price_min": 100_000 * n or None,
+                        "external_id": None,
+                    },
+                )
+                for n in range(3)
+            ]
+        wanted = [item.id for item in items] + [uuid.uuid4()]  # one that does not exist
+        rows = await spec.list_reader.fetch_many(database.reads, wanted)
+        assert len(rows) == 3
+        async with database.unit_of_work(write=False) as session:
+            for row in rows:
+                item = await session.get(spec.model, row["id"])
+                assert item is not None
+                assert set(row) == set(spec.list_reader.columns)
+                assert row == {name: getattr(item, name) for name in row}
+                assert row["created_at"].tzinfo is not None
+                assert row["tags"][0] == "盾构"
+        assert await spec.list_reader.fetch_many(database.reads, []) == []
     finally:
         await database.dispose()
 
