@@ -6,7 +6,8 @@ their own that runs without a transaction, and see what is committed:
 
 - :class:`RowReader`: one primary-key lookup of chosen columns (a catalog item's GET, an
   access token's user). On PostgreSQL a prepared statement straight on a pooled asyncpg
-  connection; elsewhere an ordinary Core query.
+  connection; elsewhere an ordinary Core query. ``fetch_many``: the rows of several keys (a
+  search page), through :meth:`Reads.fetch_rows`.
 - :meth:`Reads.fetch_rows`: the rows of one small query (the response cache's generations,
   read on every anonymous list; :meth:`RowReader.fetch_many`, a search page's rows by id). On
   SQLite a private ``sqlite3`` connection of this process, queried in the event loop's own
