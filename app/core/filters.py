@@ -86,11 +86,15 @@ class Related(Filter):
 
 
 def all_of(*parts: Filter | None) -> Filter:
-    """The conjunction of the parts given (None parts are left out)."""
-    kept = tuple(part for part in parts if part is not None and not isinstance(part, Everything))
+    """The conjunction of the parts given (None parts, and repeats of a part, are left out:
+    "public" and "the statuses listed by default" are often the same condition)."""
+    kept: list[Filter] = []
+    for part in parts:
+        if part is not None and not isinstance(part, Everything) and part not in kept:
+            kept.append(part)
     if not kept:
         return Everything()
-    return kept[0] if len(kept) == 1 else AllOf(kept)
+    return kept[0] if len(kept) == 1 else AllOf(tuple(kept))
 
 
 def any_of(*parts: Filter) -> Filter:
