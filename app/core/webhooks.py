@@ -183,8 +183,25 @@ class GuardedNetwork(httpcore.AsyncNetworkBackend):
             addresses = [address]
         else:
             addresses = await _resolve(host, port, production=self.production)
+        # Each address in the resolver's order until one connects (a name may list an address
+        # of a family the receiver does not listen on first); every one was checked above.
+        for address in addresses[:-1]:
+            try:
+                return await self._connect(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError):
+                continue
+        return await self._connect(addresses[-1], port, timeout, local_address, socket_options)
+
+    async def _connect(
+        self,
+        address: Address,
+        port: int,
+        timeout: float | None,
+        local_address: str | None,
+        socket_options: Iterable[Any] | None,
+    ) -> httpcore.AsyncNetworkStream:
         return await self._inner.connect_tcp(
-            str(addresses[0]),
+            str(address),
             port,
             timeout=timeout,
             local_address=local_address,

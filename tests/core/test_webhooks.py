@@ -237,6 +237,29 @@ async def test_nothing_listening_is_a_failed_attempt() -> None:
     assert "Connect" in attempt.error
 
 
+async def test_a_name_is_tried_at_each_of_its_addresses_in_turn(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside production a name whose first address has nobody listening (127.0.0.2 here,
+    often ::1 for localhost) is delivered at the next one."""
+
+    async def lookup(host: str, port: int) -> list[Any]:
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in ("127.0.0.2", "127.0.0.1")
+        ]
+
+    monkeypatch.setattr(webhooks, "_lookup", lookup)
+    sender = Sender(production=False)
+    try:
+        body, headers = _message([receiver.secret])
+        attempt = await sender.deliver(receiver.url("/ok", host="receiver.test"), body, headers)
+    finally:
+        await sender.close()
+    assert attempt.ok, attempt.error
+    assert receiver.paths() == ["/ok"]
+
+
 async def test_production_refuses_loopback_when_it_connects(receiver: Receiver) -> None:
     """A name that resolves to loopback (localhost, really resolved) and an address written as
     one are refused at delivery: nothing reaches the receiver."""
