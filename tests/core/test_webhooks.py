@@ -15,7 +15,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.core import webhooks
-from app.core.webhooks import Sender, TargetRefused, check_resolved, check_target
+from app.core.webhooks import Attempt, Sender, TargetRefused, check_resolved, check_target
 
 
 class Receiver:
@@ -87,6 +87,18 @@ def _message(secrets_in_use: list[str]) -> tuple[bytes, dict[str, str]]:
     return body, webhooks.signed_headers(secrets_in_use, "msg_2Ldh6Qe0", at, body)
 
 
+async def _deliver(
+    url: str, secret: str, *, production: bool = False, timeout: float = webhooks.TIMEOUT_SECONDS
+) -> Attempt:
+    """One attempt at ``url`` of a message signed with ``secret``, by a sender of its own."""
+    sender = Sender(production=production, timeout=timeout)
+    try:
+        body, headers = _message([secret])
+        return await sender.deliver(url, body, headers)
+    finally:
+        await sender.close()
+
+
 def test_the_signature_is_the_specifications_test_vector() -> None:
     at = datetime.fromtimestamp(1614265330, tz=UTC)
     signed = webhooks.signature(
@@ -154,12 +166,8 @@ def test_public_https_targets_pass_and_http_passes_outside_production() -> None:
 
 
 async def test_a_delivery_reaches_the_receiver_and_verifies(receiver: Receiver) -> None:
-    sender = Sender(production=False)
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(receiver.url("/ok"), body, headers)
-    finally:
-        await sender.close()
+    body, _ = _message([receiver.secret])  # the message _deliver sends (its body is fixed)
+    attempt = await _deliver(receiver.url("/ok"), receiver.secret)
     assert attempt.ok
     assert attempt.status == 204
     assert attempt.error is None
@@ -172,24 +180,14 @@ async def test_a_delivery_reaches_the_receiver_and_verifies(receiver: Receiver) 
 
 
 async def test_a_wrong_secret_is_refused_by_the_receiver(receiver: Receiver) -> None:
-    sender = Sender(production=False)
-    try:
-        body, headers = _message([webhooks.new_secret()])
-        attempt = await sender.deliver(receiver.url("/ok"), body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(receiver.url("/ok"), webhooks.new_secret())
     assert not attempt.ok
     assert attempt.status == 400
     assert attempt.error == "answered 400"
 
 
 async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(receiver: Receiver) -> None:
-    sender = Sender(production=False)
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(receiver.url("/redirect"), body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(receiver.url("/redirect"), receiver.secret)
     assert not attempt.ok
     assert attempt.status == 302
     assert attempt.error is not None
@@ -198,12 +196,7 @@ async def test_a_redirect_is_a_failed_attempt_and_is_not_followed(receiver: Rece
 
 
 async def test_410_says_the_endpoint_is_gone(receiver: Receiver) -> None:
-    sender = Sender(production=False)
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(receiver.url("/gone"), body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(receiver.url("/gone"), receiver.secret)
     assert attempt.gone
     assert not attempt.ok
 
@@ -211,13 +204,8 @@ async def test_410_says_the_endpoint_is_gone(receiver: Receiver) -> None:
 async def test_a_receiver_that_does_not_answer_in_time_fails_the_attempt(
     receiver: Receiver,
 ) -> None:
-    sender = Sender(production=False, timeout=0.5)
     started = time.monotonic()
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(receiver.url("/slow"), body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(receiver.url("/slow"), receiver.secret, timeout=0.5)
     assert time.monotonic() - started < 2.5
     assert attempt.status is None
     assert attempt.error == "no answer within 0.5 s"
@@ -227,11 +215,7 @@ async def test_nothing_listening_is_a_failed_attempt() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    sender = Sender(production=False)
-    try:
-        attempt = await sender.deliver(f"http://127.0.0.1:{port}/in", b"{}", {})
-    finally:
-        await sender.close()
+    attempt = await _deliver(f"http://127.0.0.1:{port}/in", webhooks.new_secret())
     assert attempt.status is None
     assert attempt.error
     assert "Connect" in attempt.error
@@ -250,12 +234,7 @@ async def test_a_name_is_tried_at_each_of_its_addresses_in_turn(
         ]
 
     monkeypatch.setattr(webhooks, "_lookup", lookup)
-    sender = Sender(production=False)
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(receiver.url("/ok", host="receiver.test"), body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(receiver.url("/ok", host="receiver.test"), receiver.secret)
     assert attempt.ok, attempt.error
     assert receiver.paths() == ["/ok"]
 
@@ -263,13 +242,10 @@ async def test_a_name_is_tried_at_each_of_its_addresses_in_turn(
 async def test_production_refuses_loopback_when_it_connects(receiver: Receiver) -> None:
     """A name that resolves to loopback (localhost, really resolved) and an address written as
     one are refused at delivery: nothing reaches the receiver."""
-    sender = Sender(production=True)
-    try:
-        body, headers = _message([receiver.secret])
-        by_name = await sender.deliver(f"https://localhost:{receiver.port}/ok", body, headers)
-        by_address = await sender.deliver(f"https://127.0.0.1:{receiver.port}/ok", body, headers)
-    finally:
-        await sender.close()
+    by_name, by_address = [
+        await _deliver(f"https://{host}:{receiver.port}/ok", receiver.secret, production=True)
+        for host in ("localhost", "127.0.0.1")
+    ]
     for attempt in (by_name, by_address):
         assert attempt.status is None
         assert attempt.error is not None
@@ -292,12 +268,7 @@ async def test_dns_rebinding_between_the_check_and_the_delivery_is_refused(
     monkeypatch.setattr(webhooks, "_lookup", lookup)
     url = f"https://hooks.example.com:{receiver.port}/ok"
     await check_resolved(url, production=True)  # saved: public
-    sender = Sender(production=True)
-    try:
-        body, headers = _message([receiver.secret])
-        attempt = await sender.deliver(url, body, headers)
-    finally:
-        await sender.close()
+    attempt = await _deliver(url, receiver.secret, production=True)
     assert attempt.status is None
     assert attempt.error is not None
     assert "127.0.0.1" in attempt.error
