@@ -1,8 +1,10 @@
-"""The ``innoshare`` command: serve, migrate, seed, create-user, create-api-key, reindex,
-rebuild-totals, prune."""
+"""The ``innoshare`` command: serve, worker, migrate, seed, create-user, create-api-key,
+reindex, rebuild-totals, prune."""
 
 import asyncio
+import logging
 import os
+import signal
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -85,6 +87,51 @@ def serve(
         access_log=False,
         server_header=False,
     )
+
+
+@cli.command()
+def worker(
+    batch: Annotated[int, typer.Option(help="Events claimed at a time.", min=1, max=500)] = 50,
+    concurrency: Annotated[
+        int, typer.Option(help="Deliveries in flight at a time.", min=1, max=200)
+    ] = 10,
+) -> None:
+    """Deliver the subscriptions' due webhook events until stopped (SIGTERM or Ctrl-C). Any
+    number may run beside each other and beside the servers' own (INNOSHARE_WEBHOOK_WORKER)."""
+    from app.core.config import Environment
+    from app.core.logging import configure_logging
+    from app.core.webhooks import Sender
+    from app.services.deliveries import run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        db = Database(create_engine(settings.database_url))
+        sender = Sender(
+            production=settings.env is Environment.production,
+            timeout=settings.webhook_timeout_seconds,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(number, stop.set)
+        logging.getLogger(__name__).info("webhook worker started")
+        try:
+            await run_worker(
+                db,
+                sender,
+                stop,
+                poll_seconds=settings.webhook_poll_seconds,
+                lease=timedelta(seconds=settings.webhook_lease_seconds),
+                batch=batch,
+                concurrency=concurrency,
+            )
+        finally:
+            await sender.close()
+            await db.dispose()
+
+    asyncio.run(run())
 
 
 @cli.command()
@@ -299,19 +346,27 @@ def rebuild_totals() -> None:
 
 @cli.command()
 def prune() -> None:
-    """Delete rate-limit windows older than a day and idempotency records older than
-    IDEMPOTENCY_RETENTION_DAYS (run it daily from cron or a timer)."""
+    """Delete rate-limit windows older than a day, idempotency records older than
+    IDEMPOTENCY_RETENTION_DAYS, and subscription events (with their delivery attempts) older
+    than 90 days that are no longer due (run it daily from cron or a timer)."""
+    from app.services import deliveries as deliveries_service
 
-    async def work(session: AsyncSession) -> tuple[int, int]:
+    async def work(session: AsyncSession) -> tuple[int, int, int]:
         now = utcnow()
         windows = await ratelimit_service.prune(session, before=now - timedelta(days=1))
         records = await idempotency_service.prune(
             session, before=now - timedelta(days=idempotency_service.RETENTION_DAYS)
         )
-        return windows, records
+        events = await deliveries_service.prune(
+            session, before=now - timedelta(days=deliveries_service.RETENTION_DAYS)
+        )
+        return windows, records, events
 
-    windows, records = _run_in_transaction(work)
-    typer.echo(f"pruned {windows} rate-limit windows and {records} idempotency records")
+    windows, records, events = _run_in_transaction(work)
+    typer.echo(
+        f"pruned {windows} rate-limit windows, {records} idempotency records and {events}"
+        " subscription events"
+    )
 
 
 def main() -> None:

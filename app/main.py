@@ -1,16 +1,19 @@
 """create_app(): settings, database, middleware, error handlers and routers; nothing else."""
 
+import asyncio
 import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
-from app.core.config import Settings, get_settings
+from app.core import webhooks
+from app.core.config import Environment, Settings, get_settings
 from app.core.db import Database, create_engine
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
@@ -33,16 +36,20 @@ from app.routers import (
     invitations,
     ip_assets,
     ledger,
+    matching,
     orgs,
     policies,
     proposals,
     questions,
     search,
     stats,
+    subscriptions,
     talents,
     technologies,
 )
 from app.services import catalog as catalog_service
+from app.services import deliveries as deliveries_service
+from app.services import orgs as orgs_service
 from app.services.catalog_registry import INDEXED, CatalogName
 
 
@@ -81,6 +88,35 @@ async def _build_search_index(index: catalog_service.CatalogIndexes) -> None:
     )
 
 
+@asynccontextmanager
+async def _delivery_worker(db: Database, settings: Settings) -> AsyncIterator[None]:
+    """A webhook delivery worker beside the server (INNOSHARE_WEBHOOK_WORKER), so the embedded
+    set-up needs no other process; stopped with the server."""
+    if not settings.webhook_worker:
+        yield
+        return
+    sender = webhooks.Sender(
+        production=settings.env is Environment.production,
+        timeout=settings.webhook_timeout_seconds,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        deliveries_service.run_worker(
+            db,
+            sender,
+            stop,
+            poll_seconds=settings.webhook_poll_seconds,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+        )
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await sender.close()
+
+
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -95,7 +131,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         gc.collect()
         gc.freeze()
         await _build_search_index(search_index)
-        yield
+        async with _delivery_worker(db, settings):
+            yield
         if database is None:  # an injected database belongs to whoever made it
             await db.dispose()
 
@@ -110,7 +147,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     app.state.settings = settings
     app.state.db = db
-    search_index = catalog_service.CatalogIndexes(db, INDEXED)
+    search_index = catalog_service.CatalogIndexes(
+        db, INDEXED, [(orgs_service.INDEX_NAME, orgs_service.INDEX_LAYOUT)]
+    )
     app.state.search_index = search_index
 
     register_error_handlers(app)
@@ -169,6 +208,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ip_assets.router,
         financial_products.router,
         demands.router,
+        matching.router,
+        subscriptions.router,
+        subscriptions.events_router,
         search.router,
         imports.router,
         proposals.router,

@@ -81,6 +81,24 @@ class Settings(BaseSettings):
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )
+    webhook_worker: bool = Field(
+        default=True,
+        description="Run a webhook delivery worker in each server process (off when separate"
+        " `innoshare worker` processes deliver).",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15, gt=0, le=60, description="The longest one webhook attempt may take."
+    )
+    webhook_lease_seconds: float = Field(
+        default=60,
+        gt=0,
+        le=3600,
+        description="How long a worker holds the events it claimed; after that another worker"
+        " may send them again. Longer than the attempt timeout.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle worker looks for due events."
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -165,6 +165,46 @@ def matches(condition: Filter, item: Any) -> bool:
     raise TypeError(f"not a filter: {condition!r}")
 
 
+Predicate = Callable[[Any], bool]
+
+
+def predicate(condition: Filter) -> Predicate:
+    """:func:`matches` compiled once into a function of the item, for a condition tested
+    against many items (a saved query against every item published: app/services/
+    subscriptions.py). Raises :class:`NeedsSQL` for a :class:`Related` part."""
+    match condition:
+        case Everything():
+            return lambda item: True
+        case OneOf(field, values):
+            accepted = frozenset(values)
+            return lambda item: (value := getattr(item, field)) is not None and value in accepted
+        case Range(field, low, high, low_exclusive, high_exclusive, or_null):
+
+            def within(item: Any) -> bool:
+                value = getattr(item, field)
+                if value is None:
+                    return or_null
+                if low is not None and (value <= low if low_exclusive else value < low):
+                    return False
+                return high is None or (value < high if high_exclusive else value <= high)
+
+            return within
+        case Has(field, value):
+            return lambda item: value in (getattr(item, field) or ())
+        case AllOf(parts):
+            tests = tuple(predicate(part) for part in parts)
+            return lambda item: all(test(item) for test in tests)
+        case AnyOf(parts):
+            tests = tuple(predicate(part) for part in parts)
+            return lambda item: any(test(item) for test in tests)
+        case Not(part):
+            test = predicate(part)
+            return lambda item: not test(item)
+        case Related():
+            raise NeedsSQL
+    raise TypeError(f"not a filter: {condition!r}")
+
+
 def to_sql(condition: Filter, model: Any) -> ColumnElement[bool]:
     """``condition`` as a SQL condition on ``model``'s columns."""
     match condition:

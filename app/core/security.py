@@ -36,13 +36,16 @@ class Scope(StrEnum):
     demands_write = "demands:write"
     deals_write = "deals:write"
     ledger_read = "ledger:read"
+    subscriptions_write = "subscriptions:write"
 
 
 #: What a signed-in person of each role may do; API keys carry an explicit subset.
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
     Role.admin: frozenset(Scope),
     Role.operator: frozenset(Scope),
-    Role.member: frozenset({Scope.catalog_write, Scope.demands_write, Scope.deals_write}),
+    Role.member: frozenset(
+        {Scope.catalog_write, Scope.demands_write, Scope.deals_write, Scope.subscriptions_write}
+    ),
     Role.auditor: frozenset({Scope.ledger_read}),
 }
 

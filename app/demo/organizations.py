@@ -32,7 +32,7 @@ from app.demo.plan import LAUNCH, SeedScale
 from app.demo.rows import Progress
 from app.demo.text import new_id
 from app.models.orgs import Organization, OrganizationKind
-from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character
+from app.services.orgs import CREDIT_CODE_ALPHABET, credit_code_check_character, search_columns
 
 
 @dataclass(slots=True)
@@ -250,6 +250,7 @@ async def seed_organizations(
         created = onboarding + timedelta(
             seconds=index if index < 2 else rng.randint(3600, 49 * 86400)
         )
+        description = _describe(org, rng)
         rows.append(
             {
                 "id": org.id,
@@ -258,9 +259,10 @@ async def seed_organizations(
                 "credit_code": code,
                 "region": org.region,
                 "website": _WEBSITES.get(org.name),
-                "description": _describe(org, rng),
+                "description": description,
                 "created_at": created,
                 "updated_at": created,
+                **search_columns(org.name, description, org.region),
             }
         )
     rows.sort(key=lambda r: (r["created_at"], r["id"]))

@@ -15,9 +15,11 @@ from app.models.financial_products import FinancialProduct
 from app.models.idempotency import IdempotencyRecord
 from app.models.ip_assets import IPAsset
 from app.models.ledger import JournalEntry, LedgerAccount, LedgerBalance, LedgerChain, Posting
+from app.models.matching import MatchImpression
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.ratelimit import RateLimitBucket
+from app.models.subscriptions import DeliveryAttempt, Event, OutboxEntry, Subscription
 from app.models.talents import Talent
 from app.models.technologies import Technology
 
@@ -28,10 +30,12 @@ __all__ = [
     "CatalogHistory",
     "CatalogStatus",
     "Deal",
+    "DeliveryAttempt",
     "DealMilestone",
     "Demand",
     "DemandInvitation",
     "DemandQuestion",
+    "Event",
     "Proposal",
     "ProposalRevision",
     "IdempotencyRecord",
@@ -39,6 +43,7 @@ __all__ = [
     "LedgerAccount",
     "LedgerBalance",
     "LedgerChain",
+    "MatchImpression",
     "Posting",
     "FinancialProduct",
     "IPAsset",
@@ -46,8 +51,10 @@ __all__ = [
     "Talent",
     "Technology",
     "Organization",
+    "OutboxEntry",
     "OrganizationKind",
     "RateLimitBucket",
     "RefreshToken",
+    "Subscription",
     "User",
 ]

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from sqlalchemy import Enum, String, Text
+from sqlalchemy import Enum, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Entity
@@ -20,6 +20,8 @@ class OrganizationKind(StrEnum):
 
 class Organization(Entity):
     __tablename__ = "organizations"
+    # The search index reads the rows changed since its watermark (service providers).
+    __table_args__ = (Index("ix_organizations_updated_at", "updated_at"),)
 
     name: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[OrganizationKind] = mapped_column(
@@ -38,3 +40,12 @@ class Organization(Entity):
     region: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
+    search_title: Mapped[str] = mapped_column(
+        Text, default="", server_default=text("''"), deferred=True, deferred_raiseload=True
+    )
+    """CJK-bigram tokens of the name (app/core/search.py): the search index's title, for
+    matching service demands with service providers (app/services/matching.py)."""
+    search_body: Mapped[str] = mapped_column(
+        Text, default="", server_default=text("''"), deferred=True, deferred_raiseload=True
+    )
+    """Tokens of the description and the region."""

@@ -31,6 +31,8 @@ class OverviewRead(Schema):
                     "challenges_open": 16,
                     "proposals_total": 469,
                     "deals_from_demands": 32,
+                    "matches_shown": 1840,
+                    "introductions": 57,
                 }
             ]
         }
@@ -71,4 +73,14 @@ class OverviewRead(Schema):
     deals_from_demands: int = Field(
         description="Deals opened by awarding a demand's proposal, created by `as_of` (each"
         " awarded demand opens exactly one)."
+    )
+    matches_shown: int = Field(
+        description="Demand–provider pairs shown as a match by `as_of` (牵线搭桥): a provider"
+        " counts once per demand, whether its listings were among the demand's matches or the"
+        " demand among its matched demands."
+    )
+    introductions: int = Field(
+        description="Of `matches_shown`, the pairs whose provider submitted a proposal to the"
+        " demand after first being shown it, by `as_of` (once per pair, even if withdrawn"
+        " later): the platform's own matchmaking figure."
     )

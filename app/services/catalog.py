@@ -590,9 +590,13 @@ async def record_change(
 ) -> None:
     """Write a change made to ``item`` (its version checked), with its history entry, and
     mark the catalog changed: the end of every update and change of status."""
+    # Imported here: subscriptions build on the catalogs' specs (app/services/catalog_registry)
+    from app.services import subscriptions as subscriptions_service
+
     await _flush_change(session, spec, item)
     session.add(history_entry(spec, item, action=action, principal=principal, changes=changes))
     note_changed(session, [spec.name])
+    await subscriptions_service.item_changed(session, spec, item, action)
 
 
 async def _flush_change(session: AsyncSession, spec: CatalogSpec[Any], item: CatalogItem) -> None:
@@ -693,12 +697,20 @@ class CatalogIndexes:
     raised builds its indexes afresh from the database before its next search.
     """
 
-    def __init__(self, db: Database, specs: Iterable[CatalogSpec[Any]]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        specs: Iterable[CatalogSpec[Any]],
+        tables: Iterable[tuple[str, search_index.IndexLayout]] = (),
+    ) -> None:
+        """``tables``: other tables indexed besides the specs', by their generation's name
+        (service-provider organizations, for matchmaking)."""
         self.db = db
         self.tables = {
             spec.name: search_index.TableIndex(spec.index_layout, spec.index_extras_loader)
             for spec in specs
         }
+        self.tables.update((name, search_index.TableIndex(layout)) for name, layout in tables)
         self._rebuilds: int | None = None
 
     def _sessions(self) -> Any:
@@ -712,11 +724,14 @@ class CatalogIndexes:
 
     async def snapshots(self, specs: Sequence[CatalogSpec[Any]]) -> list[search_index.Snapshot]:
         """Each spec's index, holding every change committed before this call."""
+        return await self.named_snapshots([spec.name for spec in specs])
+
+    async def named_snapshots(self, names: Sequence[str]) -> list[search_index.Snapshot]:
+        """Each named table's index, holding every change committed before this call."""
         generations = await read_generations(self.db)
         self._follow_rebuilds(generations)
         return [
-            await self.tables[spec.name].refresh(self._sessions, generations.get(spec.name))
-            for spec in specs
+            await self.tables[name].refresh(self._sessions, generations.get(name)) for name in names
         ]
 
     async def build(self) -> dict[str, int]:
@@ -1297,7 +1312,9 @@ async def _write_import(
     now: datetime,
 ) -> None:
     """The batch's new rows in a few statements, changed rows with one executemany per set
-    of columns written, and one history row for each."""
+    of columns written, and one history row for each; then the subscriptions' events."""
+    from app.services import subscriptions as subscriptions_service
+
     table = spec.model.__table__
     history: list[dict[str, Any]] = []
     actor = {"actor_kind": principal.kind.value, "actor_id": principal.id, "source": "import"}
@@ -1362,3 +1379,10 @@ async def _write_import(
             entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)
         await bulk.insert_rows(session, CatalogHistory, history)
         note_changed(session, [spec.name])
+    published = [row["id"] for row in inserts if row["status"] is CatalogStatus.published]
+    updated: list[uuid.UUID] = []
+    for current, values, _ in updates:
+        if values["status"] is CatalogStatus.published:
+            was_published = current["status"] is CatalogStatus.published
+            (updated if was_published else published).append(current["id"])
+    await subscriptions_service.items_imported(session, spec, published, updated)

@@ -8,9 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.core.pagination import KeysetOrder, Page, paginate
+from app.core.search import index_text
+from app.core.search_index import IndexLayout
 from app.core.security import Principal, PrincipalKind, Role
+from app.core.sql import table_of
 from app.models.orgs import Organization, OrganizationKind
 from app.schemas.orgs import OrganizationCreate, OrganizationUpdate
+from app.services import catalog as catalog_service
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z) and the weights 3^(i) mod 31 of positions 1–17.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -18,6 +22,28 @@ _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 
 _STAFF_ONLY_FIELDS = frozenset({"kind", "credit_code"})
 
 NEWEST_FIRST = KeysetOrder("organizations:newest", (Organization.created_at, Organization.id))
+
+#: Organizations in each process's search index (service providers are matched with service
+#: demands, app/services/matching.py), under this generation name.
+INDEX_NAME = "organizations"
+INDEX_LAYOUT = IndexLayout(table_of(Organization))
+
+
+def search_columns(name: str | None, description: str | None, region: str | None) -> dict[str, str]:
+    """An organization's search text: the name as the title; description and region."""
+    return {
+        "search_title": index_text(name),
+        "search_body": index_text(description, region),
+    }
+
+
+def _index_changed(session: AsyncSession, organization: Organization) -> None:
+    """Write the search text of the organization as it now reads, and have the search index
+    follow once the transaction commits."""
+    values = search_columns(organization.name, organization.description, organization.region)
+    for column, value in values.items():
+        setattr(organization, column, value)
+    catalog_service.note_changed(session, [INDEX_NAME])
 
 
 def credit_code_check_character(first_17: str) -> str:
@@ -86,6 +112,7 @@ async def create_organization(
         _check_credit_code(data.credit_code)
         await _ensure_credit_code_free(session, data.credit_code)
     organization = Organization(**data.model_dump())
+    _index_changed(session, organization)
     session.add(organization)
     await _flush_unique(session, data.credit_code)
     return organization
@@ -120,6 +147,7 @@ async def update_organization(
         await _ensure_credit_code_free(session, code, other_than=organization.id)
     for field, value in changes.items():
         setattr(organization, field, value)
+    _index_changed(session, organization)
     await _flush_unique(session, code)
     return organization
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -18,6 +18,7 @@ from app.models.catalog import CatalogItem
 from app.models.deals import Deal
 from app.models.demands import Demand, DemandKind, Proposal
 from app.models.ip_assets import IPAsset
+from app.models.matching import MatchImpression
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.talents import Talent
@@ -53,6 +54,10 @@ class Overview:
     """Proposals submitted by then and not withdrawn by then."""
     deals_from_demands: int
     """Deals opened by an award by then."""
+    matches_shown: int
+    """(demand, provider) pairs shown as a match by then (app/services/matching.py)."""
+    introductions: int
+    """Of those pairs, the ones whose provider then proposed to the demand (by then)."""
 
 
 def moment(as_of: date | datetime | None, zone: str) -> datetime:
@@ -127,6 +132,23 @@ async def _demands(session: AsyncSession, at: datetime) -> _DemandCounts:
     )
 
 
+async def _matchmaking(session: AsyncSession, at: datetime) -> tuple[int, int]:
+    """Pairs shown as a match by ``at``, and introductions: pairs whose provider proposed to
+    the demand after it was first shown, by ``at`` (once per pair, whatever became of the
+    proposal: the introduction happened)."""
+    shown = MatchImpression.first_shown_at <= at
+    proposed = exists().where(
+        Proposal.demand_id == MatchImpression.demand_id,
+        Proposal.organization_id == MatchImpression.organization_id,
+        Proposal.created_at > MatchImpression.first_shown_at,
+        Proposal.created_at <= at,
+    )
+    counts = (
+        await session.execute(select(func.count(), func.count().filter(proposed)).where(shown))
+    ).one()
+    return int(counts[0]), int(counts[1])
+
+
 async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone: str) -> Overview:
     """Counts of published catalog items and of organizations, the ledger's settled volume,
     tax and enterprises served, and the demands' market (demands, proposals, deals from
@@ -142,6 +164,7 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
         zone=zone,
     )
     demands = await _demands(session, at)
+    matches_shown, introductions = await _matchmaking(session, at)
     return Overview(
         as_of=at,
         talents=await _published(session, Talent, at),
@@ -160,4 +183,6 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
         challenges_open=demands.challenges_open,
         proposals_total=demands.proposals,
         deals_from_demands=demands.deals,
+        matches_shown=matches_shown,
+        introductions=introductions,
     )

@@ -44,7 +44,12 @@ async def test_sign_in_returns_a_bearer_pair(client: AsyncClient, session: Async
     assert me.json()["email"] == user.email
     assert me.json()["kind"] == "user"
     assert me.json()["organization_id"] == str(user.organization_id)
-    assert set(me.json()["scopes"]) == {"catalog:write", "demands:write", "deals:write"}
+    assert set(me.json()["scopes"]) == {
+        "catalog:write",
+        "demands:write",
+        "deals:write",
+        "subscriptions:write",
+    }
     # only a digest of the refresh token is stored
     stored = (
         await session.scalars(

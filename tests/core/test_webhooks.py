@@ -4,11 +4,9 @@ receiver on 127.0.0.1 that verifies each delivery with the specification's own l
 import base64
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -16,66 +14,16 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from app.core import webhooks
 from app.core.webhooks import Attempt, Sender, TargetRefused, check_resolved, check_target
-
-
-class Receiver:
-    """A webhook receiver: /ok verifies the signature with ``secret`` (204, or 400 when it
-    does not verify), /gone answers 410, /redirect 302 to /ok, /slow answers after 3 s."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.received: list[tuple[str, dict[str, str], bytes]] = []
-        self.verified: list[Any] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["content-length"]))
-                headers = {key.lower(): value for key, value in self.headers.items()}
-                receiver.received.append((self.path, headers, body))
-                status, extra = 204, {}
-                if self.path == "/ok":
-                    try:
-                        receiver.verified.append(Webhook(receiver.secret).verify(body, headers))
-                    except WebhookVerificationError:
-                        status = 400
-                elif self.path == "/gone":
-                    status = 410
-                elif self.path == "/redirect":
-                    status, extra = 302, {"Location": "/ok"}
-                elif self.path == "/slow":
-                    time.sleep(3)
-                self.send_response(status)
-                for key, value in extra.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def paths(self) -> list[str]:
-        return [path for path, _, _ in self.received]
+from tests.receivers import Receiver
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    server = Receiver(webhooks.new_secret())
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
+    server = Receiver(webhooks.new_secret()).start()
     try:
         yield server
     finally:
-        server.server.shutdown()
-        server.server.server_close()
-        thread.join(timeout=5)
+        server.stop()
 
 
 def _message(secrets_in_use: list[str]) -> tuple[bytes, dict[str, str]]:

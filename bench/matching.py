@@ -1,0 +1,171 @@
+"""Matching quality: precision@5 and recall@20 of the gold set (tests/matching/gold.py).
+
+    .venv/bin/python bench/matching.py [--postgres URL] [--no-sqlite] [--label current]
+
+Seeds the demo dataset the gold set was picked from (tests/search/judged.py's SCALE, random
+seed 2019) into a fresh SQLite file in a temporary directory and, with --postgres, into the
+PostgreSQL database given, which must be an empty scratch database: it is migrated, seeded,
+measured and downgraded to empty again. Then it writes the gold demands, asks each one's
+matches in-process as a visitor, as the tests do (httpx ASGITransport on
+app.main.create_app: ``GET /v1/demands/{id}/matches?limit=20``), and prints precision@5 and
+recall@20 with the worst demands and what they got. tests/matching/test_quality.py holds the
+same figures above floors.
+
+The figures are merged into bench/results/matching.json under ``<label>:<backend>``.
+Quality depends on the data and the ranking only, not on the machine. Exit status: 0 when
+measured; 1 when a pick no longer names exactly one listing (the demo generator changed);
+2 when the run could not be set up.
+"""
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command as alembic_command
+from bench_results import merge_results, run_header
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from app.core.config import Settings, normalize_database_url
+from app.core.db import Database, create_engine
+from app.core.migrations import alembic_config
+from app.main import create_app
+from tests.matching import gold
+from tests.search import judged
+
+RESULTS_FILE = Path(__file__).resolve().parent / "results" / "matching.json"
+
+
+class SetupError(Exception):
+    """The run could not be set up (exit status 2)."""
+
+
+def _alembic(url: str, action: Callable[..., None], revision: str) -> None:
+    config = alembic_config(url)
+    config.attributes["configure_logging"] = False
+    action(config, revision)
+
+
+async def _require_empty(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            tables = await connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+                    " AND tablename <> 'alembic_version'"  # what a downgrade to base leaves
+                )
+            )
+    except (OSError, DBAPIError) as error:
+        raise SetupError(f"cannot reach {make_url(url)!r}: {error}") from error
+    finally:
+        await engine.dispose()
+    if tables:
+        raise SetupError(
+            f"{make_url(url).database} has {tables} tables: give an empty scratch database"
+            " (it is migrated, seeded and emptied again)"
+        )
+
+
+@asynccontextmanager
+async def seeded(url: str) -> AsyncIterator[float]:
+    """The database at ``url`` migrated and seeded as judged for the block (the seconds the
+    seed took); on PostgreSQL downgraded to empty again afterwards."""
+    postgresql = url.startswith("postgresql")
+    if postgresql:
+        await _require_empty(url)
+    await asyncio.to_thread(_alembic, url, alembic_command.upgrade, "head")
+    try:
+        yield await judged.seed_judged_dataset(url)
+    finally:
+        if postgresql:
+            await asyncio.to_thread(_alembic, url, alembic_command.downgrade, "base")
+
+
+async def measure(url: str) -> tuple[list[gold.Measured], list[str], float]:
+    """The gold demands measured, unresolved picks, and the seconds the seed took."""
+    async with seeded(url) as seconds:
+        ids = await gold.write_gold_demands(url)
+        settings = Settings.model_validate(
+            {
+                "env": "test",
+                "database_url": url,
+                "secret_key": "bench-matching-secret-key-long-enough-0123456789",
+                "log_level": "WARNING",
+            }
+        )
+        database = Database(create_engine(url))
+        app = create_app(settings, database=database)
+        try:
+            transport = ASGITransport(app=app)
+            async with AsyncClient(transport=transport, base_url="http://bench") as client:
+                problems = await gold.unresolved(client)
+                measured = await gold.measure_all(client, ids)
+        finally:
+            await database.dispose()
+    return measured, problems, seconds
+
+
+def entry(label: str, measured: list[gold.Measured], seconds: float) -> dict[str, Any]:
+    figures = gold.figures(measured)
+    return {
+        **run_header(),
+        "ranking": label,
+        "scale": judged.SCALE.name,
+        "random_seed": judged.RANDOM_SEED,
+        "seed_seconds": round(seconds, 2),
+        "demands": figures.demands,
+        "precision_at_5": round(figures.precision_at_5, 4),
+        "recall_at_20": round(figures.recall_at_20, 4),
+        "per_demand": {
+            m.gold.label: {
+                "precision_at_5": round(m.precision, 4),
+                "recall_at_20": round(m.recall, 4),
+            }
+            for m in measured
+        },
+    }
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", metavar="URL", help="an empty scratch PostgreSQL database")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+    parser.add_argument("--label", default="current", help="the ranking measured")
+    options = parser.parse_args()
+
+    targets: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="matching-") as directory:
+        if not options.no_sqlite:
+            targets.append(("sqlite", f"sqlite+aiosqlite:///{directory}/matching.db"))
+        if options.postgres:
+            targets.append(("postgresql", normalize_database_url(options.postgres)))
+        if not targets:
+            parser.error("nothing to measure: --no-sqlite without --postgres")
+        status = 0
+        for backend, url in targets:
+            try:
+                measured, problems, seconds = await measure(url)
+            except SetupError as error:
+                print(f"{backend}: {error}", file=sys.stderr)
+                return 2
+            print(f"== {backend} (seeded in {seconds:.1f} s)")
+            print(gold.report(measured))
+            for problem in problems:
+                print(f"unresolved: {problem}", file=sys.stderr)
+                status = 1
+            merge_results(
+                RESULTS_FILE, f"{options.label}:{backend}", entry(options.label, measured, seconds)
+            )
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
