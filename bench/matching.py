@@ -21,72 +21,20 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command as alembic_command
 from bench_results import merge_results, run_header
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from relevance import SetupError, seeded
 
 from app.core.config import Settings, normalize_database_url
 from app.core.db import Database, create_engine
-from app.core.migrations import alembic_config
 from app.main import create_app
 from tests.matching import gold
 from tests.search import judged
 
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "matching.json"
-
-
-class SetupError(Exception):
-    """The run could not be set up (exit status 2)."""
-
-
-def _alembic(url: str, action: Callable[..., None], revision: str) -> None:
-    config = alembic_config(url)
-    config.attributes["configure_logging"] = False
-    action(config, revision)
-
-
-async def _require_empty(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            tables = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
-                    " AND tablename <> 'alembic_version'"  # what a downgrade to base leaves
-                )
-            )
-    except (OSError, DBAPIError) as error:
-        raise SetupError(f"cannot reach {make_url(url)!r}: {error}") from error
-    finally:
-        await engine.dispose()
-    if tables:
-        raise SetupError(
-            f"{make_url(url).database} has {tables} tables: give an empty scratch database"
-            " (it is migrated, seeded and emptied again)"
-        )
-
-
-@asynccontextmanager
-async def seeded(url: str) -> AsyncIterator[float]:
-    """The database at ``url`` migrated and seeded as judged for the block (the seconds the
-    seed took); on PostgreSQL downgraded to empty again afterwards."""
-    postgresql = url.startswith("postgresql")
-    if postgresql:
-        await _require_empty(url)
-    await asyncio.to_thread(_alembic, url, alembic_command.upgrade, "head")
-    try:
-        yield await judged.seed_judged_dataset(url)
-    finally:
-        if postgresql:
-            await asyncio.to_thread(_alembic, url, alembic_command.downgrade, "base")
 
 
 async def measure(url: str) -> tuple[list[gold.Measured], list[str], float]:

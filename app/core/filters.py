@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 
 from app.core.db_json import json_array_contains
 
@@ -139,39 +139,16 @@ class NeedsSQL(Exception):
 def matches(condition: Filter, item: Any) -> bool:
     """Whether a loaded ``item`` (its attributes named as the columns) passes ``condition``,
     as :func:`to_sql` would decide. Raises :class:`NeedsSQL` for a :class:`Related` part."""
-    match condition:
-        case Everything():
-            return True
-        case OneOf(field, values):
-            value = getattr(item, field)
-            return value is not None and value in values
-        case Range(field, low, high, low_exclusive, high_exclusive, or_null):
-            value = getattr(item, field)
-            if value is None:
-                return or_null
-            if low is not None and (value <= low if low_exclusive else value < low):
-                return False
-            return high is None or (value < high if high_exclusive else value <= high)
-        case Has(field, value):
-            return value in (getattr(item, field) or ())
-        case AllOf(parts):
-            return all(matches(part, item) for part in parts)
-        case AnyOf(parts):
-            return any(matches(part, item) for part in parts)
-        case Not(part):
-            return not matches(part, item)
-        case Related():
-            raise NeedsSQL
-    raise TypeError(f"not a filter: {condition!r}")
+    return predicate(condition)(item)
 
 
 Predicate = Callable[[Any], bool]
 
 
 def predicate(condition: Filter) -> Predicate:
-    """:func:`matches` compiled once into a function of the item, for a condition tested
-    against many items (a saved query against every item published: app/services/
-    subscriptions.py). Raises :class:`NeedsSQL` for a :class:`Related` part."""
+    """``condition`` as a function of a loaded item (:func:`matches`), compiled once for a
+    condition tested against many items (a saved query against every item published:
+    app/services/subscriptions.py). Raises :class:`NeedsSQL` for a :class:`Related` part."""
     match condition:
         case Everything():
             return lambda item: True
@@ -228,7 +205,33 @@ def to_sql(condition: Filter, model: Any) -> ColumnElement[bool]:
         case AnyOf(parts):
             return or_(*(to_sql(part, model) for part in parts))
         case Not(part):
-            return not_(to_sql(part, model))
+            inner = to_sql(part, model)
+            if _may_be_null(part, model):
+                # a part that is NULL for a row (OneOf on a null column) is false there, as in
+                # Python and in the search index, where NOT NULL would leave the row out
+                inner = func.coalesce(inner, false())
+            return not_(inner)
         case Related(sql, _):
             return sql(model)
     raise TypeError(f"not a filter: {condition!r}")
+
+
+def _may_be_null(condition: Filter, model: Any) -> bool:
+    """Whether ``condition`` in SQL can be NULL (unknown) for a row: a test of a nullable
+    column that does not itself handle null."""
+
+    def nullable(field: str) -> bool:
+        return bool(model.__table__.c[field].nullable)
+
+    match condition:
+        case OneOf(field, values):
+            return bool(values) and nullable(field)
+        case Range(field, low, high, _, _, or_null):
+            return not or_null and (low is not None or high is not None) and nullable(field)
+        case Has(field, _):
+            return nullable(field)
+        case AllOf(parts) | AnyOf(parts):
+            return any(_may_be_null(part, model) for part in parts)
+        case Not():
+            return False  # to_sql makes it definite
+    return False

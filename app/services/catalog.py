@@ -769,7 +769,7 @@ async def request_rebuild(session: AsyncSession) -> int:
     return int(generation)
 
 
-def _list_filter(
+def list_filter(
     spec: CatalogSpec[Any], principal: Principal | None, query: CatalogQuery, now: datetime
 ) -> Filter:
     """Everything a list asks for but the text: who may see what, statuses, typed filters."""
@@ -863,7 +863,7 @@ async def search_items(
     if query.index is None:
         raise RuntimeError("search_items needs the search index (CatalogQuery.index)")
     now = utcnow()
-    condition = _list_filter(spec, principal, query, now)
+    condition = list_filter(spec, principal, query, now)
     sort = query.sort or ("relevance" if terms else "newest")
     (snapshot,) = await query.index.snapshots([spec])
     facets = None
@@ -881,7 +881,7 @@ async def search_items(
             facets=query.facets,
         )
         matching, counts, hits = answer.query, answer.facets, answer.hits
-        items = await _read_back(
+        items = await read_back(
             session, query.index.db, spec, condition, hits.ids, whole=query.highlight
         )
         next_cursor = encode_cursor(order_name, [offset + query.limit]) if hits.more else None
@@ -952,7 +952,7 @@ def _facet_counts(
     return result
 
 
-async def _read_back(
+async def read_back(
     session: AsyncSession,
     db: Database,
     spec: CatalogSpec[M],
@@ -1053,12 +1053,12 @@ async def search_everywhere(
     snapshots = await index.snapshots(specs)
     scored: list[tuple[float, datetime, SearchHit]] = []
     for spec, snapshot in zip(specs, snapshots, strict=True):
-        condition = _list_filter(spec, principal, CatalogQuery(q=q), now)
+        condition = list_filter(spec, principal, CatalogQuery(q=q), now)
         answer = await asyncio.to_thread(
             snapshot.search, condition, terms, sort=search_index.SortKey(), offset=0, limit=limit
         )
         hits = answer.hits
-        items = await _read_back(session, index.db, spec, condition, hits.ids, whole=highlight)
+        items = await read_back(session, index.db, spec, condition, hits.ids, whole=highlight)
         score_of = dict(zip(hits.ids, hits.scores, strict=True))
         snippets = _highlights(spec, terms, items) if highlight else {}
         for item in items:

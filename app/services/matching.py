@@ -482,11 +482,11 @@ async def match_demand(
         else:
             spec = SPECS[kind]
             condition = filters.all_of(
-                catalog._list_filter(spec, principal, CatalogQuery(), now),
+                catalog.list_filter(spec, principal, CatalogQuery(), now),
                 filters.Not(filters.OneOf("owner_id", (demand.owner_id,))),
             )
             hits = await _ranked(snapshot, text, condition)
-            items = await catalog._read_back(session, index.db, spec, condition, hits.ids)
+            items = await catalog.read_back(session, index.db, spec, condition, hits.ids)
         score_of = dict(zip(hits.ids, hits.scores, strict=True))
         pending += [(kind, item, score_of[item.id]) for item in items]
     tokens: dict[uuid.UUID, tuple[str, str]] = {}
@@ -630,7 +630,7 @@ async def match_provider(
     )
     (snapshot,) = await index.snapshots([spec])
     hits = await _ranked(snapshot, text, condition)
-    found = await catalog._read_back(session, index.db, spec, condition, hits.ids)
+    found = await catalog.read_back(session, index.db, spec, condition, hits.ids)
     score_of = dict(zip(hits.ids, hits.scores, strict=True))
     tokens = await _search_text(session, Demand, [demand.id for demand in found])
     owners = await _owners(session, (demand.owner_id for demand in found))
