@@ -27,10 +27,12 @@ from httpx import ASGITransport, AsyncClient, Request
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.core import webhooks
 from app.core.config import Settings, normalize_database_url
 from app.core.db import Database, create_engine, run_after_commit
 from app.core.migrations import alembic_config
 from app.main import create_app
+from tests.receivers import Receiver
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 BACKEND = "postgresql" if TEST_DATABASE_URL else "sqlite"
@@ -320,3 +322,13 @@ async def fresh_database_url(tmp_path: Path) -> AsyncIterator[str]:
 async def migrated_fresh_database_url(fresh_database_url: str) -> str:
     await anyio.to_thread.run_sync(migrate, fresh_database_url)
     return fresh_database_url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 (tests/receivers.py), stopped after the test."""
+    server = Receiver(webhooks.new_secret()).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,7 +5,6 @@ import base64
 import json
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,15 +14,6 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from app.core import webhooks
 from app.core.webhooks import Attempt, Sender, TargetRefused, check_resolved, check_target
 from tests.receivers import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(webhooks.new_secret()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _message(secrets_in_use: list[str]) -> tuple[bytes, dict[str, str]]:

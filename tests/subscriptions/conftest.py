@@ -2,7 +2,6 @@
 posts demands, another organization's member, and a receiver for their webhooks."""
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,6 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import webhooks
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.security import Role
@@ -19,7 +17,6 @@ from app.models.orgs import Organization, OrganizationKind
 from app.models.subscriptions import Event
 from app.services import deliveries
 from tests import builders
-from tests.receivers import Receiver
 
 
 @dataclass
@@ -48,15 +45,6 @@ async def partners(session: AsyncSession, settings: Settings) -> Partners:
         other=await builders.actor(session, settings, organization=other),
         operator=await builders.actor(session, settings, role=Role.operator),
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(webhooks.new_secret()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def subscribe(client: AsyncClient, actor: builders.Actor, **body: Any) -> dict[str, Any]:
