@@ -112,6 +112,9 @@ STOP_TOKENS = frozenset(
     实现 提高 提升 降低 为了 通过 对于 方案 帮助 支持 对接 引进""".split()
 )
 
+#: Characters that join or end words (的, 和, 与 …): a bigram holding one straddles two words.
+PARTICLES = frozenset("的了和与及等是之而被把并或")
+
 
 # --- what a match is ------------------------------------------------------------------------
 
@@ -205,8 +208,11 @@ def _is_cjk_bigram(token: str) -> bool:
 
 
 def _useful(token: str) -> bool:
-    """A token worth matching on: a CJK bigram or a word of two characters or more."""
-    return len(token) >= 2 and token not in STOP_TOKENS
+    """A token worth matching on: a CJK bigram or a word of two characters or more, not a
+    stop word, and not a bigram across two words at a particle (的问 of 的问题, 和在)."""
+    if len(token) < 2 or token in STOP_TOKENS:
+        return False
+    return not (_is_cjk_bigram(token) and (token[0] in PARTICLES or token[1] in PARTICLES))
 
 
 def _phrases(tokens: Sequence[str]) -> list[tuple[str, str]]:
