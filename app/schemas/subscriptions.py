@@ -3,9 +3,9 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.config import JsonDict
 
 from app.models.subscriptions import DeliveryState, SubscriptionStatus
@@ -92,6 +92,13 @@ class SubscriptionUpdate(InputSchema):
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [_UPDATE_EXAMPLE]})
+
+    @model_validator(mode="after")
+    def _required_ones_not_null(self) -> Self:
+        for name in ("name", "filters", "enabled"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may be left out, but not set to null")
+        return self
 
 
 class SubscriptionRead(Schema):

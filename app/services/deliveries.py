@@ -136,7 +136,9 @@ async def claim(db: Database, *, batch: int, lease: timedelta) -> list[Claimed]:
     """Take up to ``batch`` due events of active subscriptions for ``lease``."""
     now = utcnow()
     token = uuid.uuid4()
-    active = select(Subscription.id).where(Subscription.status == SubscriptionStatus.active)
+    active = select(Subscription.id).where(
+        Subscription.status == SubscriptionStatus.active, Subscription.url.is_not(None)
+    )
     due = (
         select(Event.seq)
         .where(

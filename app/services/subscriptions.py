@@ -684,6 +684,13 @@ async def update_subscription(
     for name in ("name", "q", "filters", "url"):
         if name in values:
             setattr(subscription, name, values[name])
+    if "url" in values and values["url"] is None:
+        # no target any more: what was waiting to be sent stays in the feed only
+        await session.execute(
+            update(Event)
+            .where(Event.subscription_id == subscription.id, Event.state == DeliveryState.pending)
+            .values(state=DeliveryState.feed, next_attempt_at=None)
+        )
     enabled = values.get("enabled")
     if enabled is True and subscription.status is SubscriptionStatus.disabled:
         subscription.status = SubscriptionStatus.active

@@ -340,3 +340,26 @@ async def test_prune_drops_old_events_that_are_no_longer_due(
     (left,) = await events_of(db, session, subscription["id"])
     assert left.state == "pending"
     assert await _log(client, partners, subscription) == []
+
+
+async def test_taking_the_target_away_leaves_waiting_events_to_the_feed(
+    client: AsyncClient,
+    session: AsyncSession,
+    db: Database,
+    partners: Partners,
+    receiver: Receiver,
+) -> None:
+    subscription = await _watching(client, partners, receiver, "/fail")
+    await _publish(session, partners)
+    assert await _deliver(db) == 1  # failed once, waiting for its retry
+    changed = await client.patch(
+        f"/v1/subscriptions/{subscription['id']}",
+        json={"url": None},
+        headers=partners.member.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    (event,) = await events_of(db, session, subscription["id"])
+    assert event.state == "feed"
+    assert event.next_attempt_at is None
+    await _make_due(session)
+    assert await _deliver(db) == 0

@@ -405,3 +405,21 @@ async def test_many_subscriptions_each_get_exactly_their_matches(
     recorded = {str(e.subscription_id) for e in await session.scalars(select(Event))}
     assert recorded == expected
     assert 5 < len(expected) < 40
+
+
+async def test_a_change_is_checked_as_a_new_subscription_is(
+    client: AsyncClient, session: AsyncSession, partners: Partners
+) -> None:
+    created = await subscribe(client, partners.member, q="锂电池")
+    path = f"/v1/subscriptions/{created['id']}"
+    headers = partners.member.headers
+    for body in ({"name": None}, {"filters": None}, {"filters": {"trl": ["x"]}}, {"q": "。"}):
+        refused = await client.patch(path, json=body, headers=headers)
+        assert refused.status_code == 422, (body, refused.text)
+    changed = await client.patch(
+        path, json={"q": "固态电池", "filters": {"trl": [7]}}, headers=headers
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["q"] == "固态电池"
+    assert changed.json()["filters"] == {"trl": [7]}
+    assert changed.json()["name"] == "watch"
