@@ -14,10 +14,24 @@ VAR_DIR = Path("var")
 DEV_SECRET_FILE = VAR_DIR / "secret_key"
 
 
-#: Default platform fee and tax, basis points per contract category (技术开发, 转让, 咨询, 服务).
-#: Operators set the real ones; each deal freezes the rates of its day.
-DEFAULT_FEE_RATE_BP = {"development": 300, "transfer": 300, "consulting": 500, "service": 500}
-DEFAULT_TAX_RATE_BP = {"development": 1100, "transfer": 1100, "consulting": 1300, "service": 1300}
+#: Default platform fee and tax, basis points per contract category (技术开发, 转让, 许可, 咨询,
+#: 服务). Operators set the real ones; each deal freezes the rates of its day. A license is
+#: taxed as a transfer (VAT counts a transfer of the right to use a technology as 技术转让),
+#: so it has the transfer's rates. A tax rate of 0 means no tax is split at settlement.
+DEFAULT_FEE_RATE_BP = {
+    "development": 300,
+    "transfer": 300,
+    "license": 300,
+    "consulting": 500,
+    "service": 500,
+}
+DEFAULT_TAX_RATE_BP = {
+    "development": 1100,
+    "transfer": 1100,
+    "license": 1100,
+    "consulting": 1300,
+    "service": 1300,
+}
 #: Fee and tax together take at most half of a release, so rounding can never make a
 #: seller's share of a release negative (see app/services/deals.py).
 MAX_DEAL_RATE_BP = 2500

@@ -734,17 +734,19 @@ TRADEMARK_CLASSES = (1, 3, 5, 7, 9, 11, 12, 29, 30, 31, 35, 37, 40, 42)
 
 # --- deals ----------------------------------------------------------------------------------
 
-#: The four kinds of technology contract (技术合同), by ContractCategory value.
+#: The five kinds of technology contract (技术合同), by ContractCategory value.
 CONTRACT_NAMES = {
     "development": "技术开发合同",
     "transfer": "技术转让合同",
+    "license": "技术许可合同",
     "consulting": "技术咨询合同",
     "service": "技术服务合同",
 }
 #: What a contract of each kind is called after the technology's name.
 CONTRACT_TITLE_ENDINGS = {
     "development": ("委托开发", "合作开发", "二次开发", "工程化开发"),
-    "transfer": ("技术转让", "专利权转让", "专利实施许可", "技术秘密转让"),
+    "transfer": ("技术转让", "专利权转让", "专利申请权转让", "技术秘密转让"),
+    "license": ("专利实施许可", "技术秘密许可", "普通实施许可", "独占实施许可"),
     "consulting": ("产业化可行性论证", "技术路线咨询", "专题技术调查", "技术评价咨询"),
     "service": ("技术服务", "工艺优化技术服务", "检测分析技术服务", "技术培训与指导"),
 }
@@ -752,6 +754,7 @@ CONTRACT_TITLE_ENDINGS = {
 CONTRACT_STAGES = {
     "development": ("需求分析与方案设计", "样机研制", "中试验证", "验收交付"),
     "transfer": ("技术资料交付", "工艺调试与人员培训", "权属变更登记", "达产验收"),
+    "license": ("许可资料交付", "实施验收"),
     "consulting": ("现场调研", "咨询报告评审"),
     "service": ("现场技术服务", "服务成果验收"),
 }

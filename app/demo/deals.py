@@ -10,7 +10,7 @@ import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,10 +24,18 @@ from app.demo.organizations import SeededOrganization, SeededOrganizations
 from app.demo.plan import AS_OF, LAUNCH, SHANGHAI, DealPlan, SeedScale, allocate
 from app.demo.rows import Progress
 from app.demo.text import deal_terms, deal_title, new_id
-from app.models.deals import ContractCategory, Deal, DealMilestone, DealStatus, MilestoneStatus
+from app.models.deals import (
+    ContractCategory,
+    Deal,
+    DealMilestone,
+    DealRegistration,
+    DealStatus,
+    MilestoneStatus,
+)
 from app.models.ledger import EntryKind
 from app.models.orgs import OrganizationKind
 from app.services import deals as deals_service
+from app.services import registrations as registrations_service
 from app.services.deals import DealState
 from app.services.ledger import accounts as ledger_accounts
 from app.services.ledger import posting as ledger_posting
@@ -431,6 +439,61 @@ def _write_up(
     books.milestones += milestones
 
 
+#: Registration (技术合同认定登记) in the demo: most transfer and development contracts that
+#: stand are filed, most of those registered within a month; some state non-technical costs.
+REGISTERED_CATEGORIES = (ContractCategory.transfer, ContractCategory.development)
+FILED_SHARE, GRANTED_SHARE, NON_TECHNICAL_SHARE = 0.9, 0.85, 0.3
+REGION_CODE = "410100"
+
+
+def registration_rows(planned: Sequence[PlannedDeal]) -> list[dict[str, Any]]:
+    """The registration records of the planned transfer and development contracts: signed the
+    day the deal was made, filed with a sub-kind of the category
+    (:data:`app.services.registrations.SUB_KINDS`) and, for most, registered 3–30 days later
+    (before the dataset's end). Each deal draws from its own generator (seeded by its id), so
+    the other sections' draws do not change."""
+    rows: list[dict[str, Any]] = []
+    for deal in planned:
+        if deal.category not in REGISTERED_CATEGORIES or deal.status not in (
+            registrations_service.FILABLE
+        ):
+            continue
+        rng = random.Random(deal.id.int)
+        if rng.random() >= FILED_SHARE:
+            continue
+        created = deal.times[0]
+        signed_on = created.astimezone(SHANGHAI).date()
+        gross = deal.gross * YUAN_FEN
+        non_technical = 0
+        if rng.random() < NON_TECHNICAL_SHARE:  # equipment or materials: 5–20 %, whole hundreds
+            non_technical = gross * rng.randint(5, 20) // 100 // 10_000 * 10_000
+        sequence = len(rows) + 1
+        day = signed_on + timedelta(days=rng.randint(3, 30))
+        granted = rng.random() < GRANTED_SHARE and day <= AS_OF.astimezone(SHANGHAI).date()
+        registered_on = day if granted else None
+        at = datetime.combine(registered_on or signed_on, time(10), tzinfo=SHANGHAI)
+        rows.append(
+            {
+                "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "created_at": created,
+                "updated_at": max(created, at.astimezone(UTC)),
+                "version": 2 if granted else 1,
+                "deal_id": deal.id,
+                "contract_number": f"{REGION_CODE}{signed_on.year}{sequence:06d}",
+                "sub_kind": rng.choice(sorted(registrations_service.SUB_KINDS[deal.category])),
+                "signed_on": signed_on,
+                "non_technical_fen": non_technical,
+                "registration_number": (
+                    f"{registered_on.year}{REGION_CODE}{sequence:06d}" if registered_on else None
+                ),
+                "registered_on": registered_on,
+                "filed_by": SEED_ACTOR,
+                "registered_by": SEED_ACTOR if granted else None,
+            }
+        )
+    return rows
+
+
 def plan_seeded_deals(
     rng: random.Random,
     *,
@@ -477,6 +540,7 @@ async def write_deals(
     advance = progress.task("deals", len(books.deals) + len(books.entries))
     await bulk.copy_rows(session, Deal, books.deals, advance)
     await bulk.copy_rows(session, DealMilestone, books.milestones)
+    await bulk.copy_rows(session, DealRegistration, registration_rows(planned))
     for occurred_at, _, facts, postings in books.entries:
         await ledger_posting.post_entry(session, facts, postings, occurred_at=occurred_at)
         advance(1)

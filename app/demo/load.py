@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict
 from app.core.sql import table_of
 from app.demo import accounts as demo_accounts
-from app.demo import catalogs, deals, demands, organizations, policies
+from app.demo import catalogs, deals, demands, organizations, policies, reviews
 from app.demo.accounts import DemoAccounts
 from app.demo.deals import DealFigures
 from app.demo.demands import DemandFigures
@@ -58,6 +58,7 @@ from app.models.demands import (
 )
 from app.models.ledger import JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
+from app.models.reviews import Review
 from app.services.catalog import note_changed
 
 SECTIONS = (
@@ -69,6 +70,7 @@ SECTIONS = (
     "financial",
     "deals",
     "demands",
+    "reviews",
 )
 
 
@@ -206,6 +208,9 @@ async def seed_database(
             session, rng=rngs["deals"], planned=planned_deals, progress=bar
         )
         await demands.write_proposals(session, demand_book, bar)
+        await reviews.write_reviews(
+            session, rng=rngs["reviews"], planned=planned_deals, progress=bar
+        )
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the first searches are planned for 100k rows, not for none.
         loaded = (
@@ -218,6 +223,7 @@ async def seed_database(
             ProposalRevision,
             Deal,
             DealMilestone,
+            Review,
             JournalEntry,
             Posting,
         )

@@ -3,7 +3,7 @@
 from app.models.auth import ApiKey, RefreshToken, User
 from app.models.base import Base
 from app.models.catalog import CatalogGeneration, CatalogHistory, CatalogStatus
-from app.models.deals import Deal, DealMilestone
+from app.models.deals import Deal, DealMilestone, DealRegistration
 from app.models.demands import (
     Demand,
     DemandInvitation,
@@ -19,6 +19,7 @@ from app.models.matching import MatchImpression
 from app.models.orgs import Organization, OrganizationKind
 from app.models.policies import Policy
 from app.models.ratelimit import RateLimitBucket
+from app.models.reviews import Review, ReviewSide
 from app.models.subscriptions import DeliveryAttempt, Event, OutboxEntry, Subscription
 from app.models.talents import Talent
 from app.models.technologies import Technology
@@ -32,6 +33,7 @@ __all__ = [
     "Deal",
     "DeliveryAttempt",
     "DealMilestone",
+    "DealRegistration",
     "Demand",
     "DemandInvitation",
     "DemandQuestion",
@@ -55,6 +57,8 @@ __all__ = [
     "OrganizationKind",
     "RateLimitBucket",
     "RefreshToken",
+    "Review",
+    "ReviewSide",
     "Subscription",
     "User",
 ]

@@ -1,7 +1,7 @@
 """Deals: a contract between a buyer enterprise and a seller organization, paid through escrow."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text
@@ -12,12 +12,31 @@ from app.models.catalog import str_enum
 
 
 class ContractCategory(StrEnum):
-    """The four kinds of Chinese technology contracts (技术合同)."""
+    """The five kinds of Chinese technology contracts (技术合同, Civil Code art. 843)."""
 
     development = "development"  # 技术开发
     transfer = "transfer"  # 技术转让
+    license = "license"  # 技术许可
     consulting = "consulting"  # 技术咨询
     service = "service"  # 技术服务
+
+
+class ContractSubKind(StrEnum):
+    """The kind within a category, as filed for registration (技术合同认定登记)."""
+
+    entrusted_development = "entrusted_development"  # 委托开发
+    cooperative_development = "cooperative_development"  # 合作开发
+    patent_transfer = "patent_transfer"  # 专利权转让
+    patent_application_transfer = "patent_application_transfer"  # 专利申请权转让
+    technical_secret_transfer = "technical_secret_transfer"  # 技术秘密转让
+    patent_license = "patent_license"  # 专利实施许可
+    technical_secret_license = "technical_secret_license"  # 技术秘密许可
+    feasibility_study = "feasibility_study"  # 可行性论证
+    technology_forecast = "technology_forecast"  # 技术预测
+    technical_survey = "technical_survey"  # 专题技术调查
+    analysis_report = "analysis_report"  # 分析评价报告
+    technical_training = "technical_training"  # 技术培训
+    technical_intermediary = "technical_intermediary"  # 技术中介
 
 
 class DealStatus(StrEnum):
@@ -114,3 +133,45 @@ class DealMilestone(Entity):
     )
     settled_at: Mapped[datetime | None] = mapped_column(sort_order=-10)
     title: Mapped[str] = mapped_column(String(200))
+
+
+class DealRegistration(Entity):
+    """A deal's technology-contract registration (技术合同认定登记): what the parties file with
+    the technology-market office, and the registration number once the office grants it.
+    One per deal. The contract amount is the deal's gross; the technical amount (技术交易额)
+    is that less ``non_technical_fen``."""
+
+    __tablename__ = "deal_registrations"
+    __table_args__ = (
+        CheckConstraint("non_technical_fen >= 0", name="non_technical_not_negative"),
+        CheckConstraint(
+            "(registration_number IS NULL) = (registered_on IS NULL)", name="granted_whole"
+        ),
+        CheckConstraint(
+            "registered_on IS NULL OR registered_on >= signed_on", name="registered_after_signing"
+        ),
+        Index("ix_deal_registrations_registered_on", "registered_on", "id"),
+    )
+
+    deal_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("deals.id", ondelete="RESTRICT"), unique=True, sort_order=-10
+    )
+    contract_number: Mapped[str] = mapped_column(String(50), sort_order=-10)
+    """The parties' own number of the contract (合同编号)."""
+    sub_kind: Mapped[ContractSubKind | None] = mapped_column(
+        str_enum(ContractSubKind, "contract_sub_kind", 32), sort_order=-10
+    )
+    signed_on: Mapped[date] = mapped_column(sort_order=-10)
+    non_technical_fen: Mapped[int] = mapped_column(BigInteger, default=0, sort_order=-10)
+    """Non-technical costs in the contract amount (equipment, materials), fen."""
+    registration_number: Mapped[str | None] = mapped_column(String(50), unique=True, sort_order=-10)
+    """Granted by the technology-market office (登记号); unique."""
+    registered_on: Mapped[date | None] = mapped_column(sort_order=-10)
+    filed_by: Mapped[str] = mapped_column(String(80), sort_order=-10)
+    """The principal that last changed the filed data: ``user:<id>`` or ``api_key:<id>``."""
+    registered_by: Mapped[str | None] = mapped_column(String(80), sort_order=-10)
+    version: Mapped[int] = mapped_column(default=1, sort_order=-10)
+
+    deal: Mapped[Deal] = relationship(lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -13,6 +13,7 @@ from app.routers.deps import CurrentPrincipal, Cursor, Limit, SessionDep
 from app.schemas.orgs import (
     OrganizationCreate,
     OrganizationPage,
+    OrganizationProfileRead,
     OrganizationRead,
     OrganizationUpdate,
 )
@@ -61,12 +62,14 @@ async def list_organizations(
 
 @router.get(
     "/{organization_id}",
-    response_model=OrganizationRead,
+    response_model=OrganizationProfileRead,
     responses=problem_responses(404, 422),
 )
-async def get_organization(organization_id: uuid.UUID, session: SessionDep) -> Organization:
-    """Get one organization."""
-    return await orgs_service.get_organization(session, organization_id=organization_id)
+async def get_organization(
+    organization_id: uuid.UUID, session: SessionDep
+) -> orgs_service.OrganizationProfile:
+    """Get one organization, with its rating over the reviews it received."""
+    return await orgs_service.get_organization_profile(session, organization_id=organization_id)
 
 
 @router.patch(

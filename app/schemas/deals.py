@@ -38,8 +38,8 @@ class DealCreate(InputSchema):
     technology_id: uuid.UUID
     title: str = Field(min_length=1, max_length=200, examples=["盾构刀盘耐磨涂层技术转让"])
     category: ContractCategory = Field(
-        description="技术开发 development, 技术转让 transfer, 技术咨询 consulting,"
-        " 技术服务 service: sets the fee and tax rates frozen on the deal."
+        description="技术开发 development, 技术转让 transfer, 技术许可 license,"
+        " 技术咨询 consulting, 技术服务 service: sets the fee and tax rates frozen on the deal."
     )
     gross_amount: MoneyIn
     buyer_id: uuid.UUID | None = Field(

@@ -101,5 +101,32 @@ class OrganizationRead(Schema):
     updated_at: datetime
 
 
+class OrganizationProfileRead(OrganizationRead):
+    """An organization with its rating over the reviews it received that show and are not
+    hidden. The mean is an integer in tenths of a star, as the house writes every non-money
+    fraction as an integer of a named unit (rates in ``_bp``): 43 reads 4.3."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c6a4e-2b1d-4c39-9a43-8f0e2d7c1a55",
+                    **_EXAMPLE,
+                    "created_at": "2026-11-24T08:00:00Z",
+                    "updated_at": "2026-11-24T08:00:00Z",
+                    "rating_count": 7,
+                    "rating_average_tenths": 43,
+                }
+            ]
+        }
+    )
+
+    rating_count: int = Field(description="How many shown, not hidden reviews it received.")
+    rating_average_tenths: int | None = Field(
+        description="Their mean rating in tenths of a star, rounded half up (43 = 4.3 of 5);"
+        " null without reviews."
+    )
+
+
 class OrganizationPage(Page[OrganizationRead]):
     """One page of organizations."""

@@ -1,6 +1,8 @@
 """Organizations: registration, profile updates, lookup and listing."""
 
 import uuid
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +17,7 @@ from app.core.sql import table_of
 from app.models.orgs import Organization, OrganizationKind
 from app.schemas.orgs import OrganizationCreate, OrganizationUpdate
 from app.services import catalog as catalog_service
+from app.services import reviews as reviews_service
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z) and the weights 3^(i) mod 31 of positions 1–17.
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -123,6 +126,34 @@ async def get_organization(session: AsyncSession, *, organization_id: uuid.UUID)
     if organization is None:
         raise NotFound(f"Organization {organization_id} does not exist.")
     return organization
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationProfile:
+    """An organization's public profile: its row, and its rating over the reviews it received
+    that show and are not hidden (issue 15)."""
+
+    organization: Organization
+    rating_count: int
+    rating_average_tenths: int | None
+    """The mean rating in tenths of a star (43 = 4.3), rounded half up; None without reviews."""
+
+    def __getattr__(self, name: str) -> Any:
+        # the profile reads as the organization for every other field
+        return getattr(self.organization, name)
+
+
+async def get_organization_profile(
+    session: AsyncSession, *, organization_id: uuid.UUID
+) -> OrganizationProfile:
+    """One organization with its rating."""
+    organization = await get_organization(session, organization_id=organization_id)
+    rating = await reviews_service.rating_of(session, organization_id=organization.id)
+    return OrganizationProfile(
+        organization=organization,
+        rating_count=rating.count,
+        rating_average_tenths=rating.average_tenths,
+    )
 
 
 async def update_organization(

@@ -56,7 +56,7 @@ def test_time_zone_and_deal_rates_are_checked_at_start() -> None:
     assert Settings(timezone="UTC").timezone == "UTC"
     with pytest.raises(ValidationError, match="unknown time zone"):
         Settings(timezone="Mars/Olympus_Mons")
-    rates = {"development": 300, "transfer": 300, "consulting": 500, "service": 500}
+    rates = {"development": 300, "transfer": 300, "license": 300, "consulting": 500, "service": 500}
     assert Settings(deal_fee_rate_bp=rates).deal_fee_rate_bp["service"] == 500
     with pytest.raises(ValidationError, match="rate for each"):
         Settings(deal_fee_rate_bp={"development": 300})

@@ -494,7 +494,9 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
         DealStatus.cancelled: plan.cancelled,
         DealStatus.refunded: plan.refunded,
     }
-    assert {d.category for d in deals if d.status is DealStatus.settled} == set(ContractCategory)
+    # every kind but license (issue 15), which the demo's plan leaves out
+    settled_kinds = {d.category for d in deals if d.status is DealStatus.settled}
+    assert settled_kinds == set(ContractCategory) - {ContractCategory.license}
 
     organizations = {o.id: o for o in await _read(seeded, Organization)}
     technologies = {t.id: t for t in await _read(seeded, Technology)}

@@ -121,7 +121,8 @@ async def write_ledger(session: AsyncSession, clock: Clock, *, seed: int = 2020)
             deals_service.DealInput(
                 technology_id=technologies[number % 3].id,
                 title=f"技术合同{number}",
-                category=rng.choice(list(ContractCategory)),
+                # not license: a ledger with license deals cannot go below migration 0013
+                category=rng.choice([c for c in ContractCategory if c != "license"]),
                 gross_fen=sum(amounts),
                 buyer_id=buyers[rng.randrange(4)].id,
                 milestones=[

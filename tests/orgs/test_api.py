@@ -44,7 +44,8 @@ async def test_admin_creates_organization(
     assert created["credit_code"] == VALID_CODE
     fetched = await client.get(f"/v1/organizations/{created['id']}")
     assert fetched.status_code == 200
-    assert fetched.json() == created
+    # the profile adds the rating over the reviews it received (issue 15): none yet
+    assert fetched.json() == {**created, "rating_count": 0, "rating_average_tenths": None}
 
 
 async def test_operator_may_create_member_may_not(
