@@ -17,6 +17,7 @@ from app.models.ip_assets import IPAsset
 from app.models.ledger import JournalEntry, LedgerAccount, LedgerBalance, LedgerChain, Posting
 from app.models.matching import MatchImpression
 from app.models.orgs import Organization, OrganizationKind
+from app.models.payouts import Payout, PayoutStatus, TaxRemittance
 from app.models.policies import Policy
 from app.models.ratelimit import RateLimitBucket
 from app.models.reviews import Review, ReviewSide
@@ -51,8 +52,11 @@ __all__ = [
     "IPAsset",
     "Policy",
     "Talent",
+    "TaxRemittance",
     "Technology",
     "Organization",
+    "Payout",
+    "PayoutStatus",
     "OutboxEntry",
     "OrganizationKind",
     "RateLimitBucket",

@@ -48,6 +48,8 @@ class EntryKind(StrEnum):
     settlement = "settlement"
     refund = "refund"
     reversal = "reversal"
+    payout = "payout"  # an organization's payable → bank (app/services/payouts.py)
+    tax_remittance = "tax_remittance"  # tax payable → bank, the tax paid to the authority
 
 
 class LedgerAccount(Base):
