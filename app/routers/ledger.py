@@ -40,14 +40,14 @@ Auditor = Annotated[Principal, Depends(RequireScope(Scope.ledger_read))]
 READ_ERRORS = problem_responses(400, 401, 403, 422)
 
 
-def _start(value: DayOrTime | None, zone: str) -> datetime | None:
+def day_start(value: DayOrTime | None, zone: str) -> datetime | None:
     """A ``from``: the time given, or the start of the day given (platform time zone)."""
     if value is None or isinstance(value, datetime):
         return value
     return datetime.combine(value, time.min, tzinfo=ZoneInfo(zone))
 
 
-def _end(value: DayOrTime | None, zone: str) -> datetime | None:
+def day_end(value: DayOrTime | None, zone: str) -> datetime | None:
     """A ``to`` (exclusive): the time given, or the end of the day given."""
     if value is None or isinstance(value, datetime):
         return value
@@ -123,8 +123,8 @@ async def list_ledger_entries(
         deal_id=deal_id,
         account_id=account_id,
         kind=kind,
-        start=_start(start, settings.timezone),
-        end=_end(end, settings.timezone),
+        start=day_start(start, settings.timezone),
+        end=day_end(end, settings.timezone),
         limit=limit,
         cursor=cursor,
     )
@@ -139,17 +139,23 @@ async def get_ledger_totals(
     end: ToQuery = None,
     group_by: ledger_totals.GroupBy = ledger_totals.GroupBy.none,
 ) -> Totals:
-    """Settled volume, tax, fee, deals settled and enterprises served, per calendar period
-    (platform time zone), category, seller or buyer; read from the entries."""
-    rows = await ledger_totals.totals(
+    """Settled volume, tax accrued, fee, deals settled and enterprises served, per calendar
+    period (platform time zone), category, seller or buyer, and the tax remitted in the
+    period; read from the entries."""
+    report = await ledger_totals.totals_report(
         session,
-        start=_start(start, settings.timezone),
-        end=_end(end, settings.timezone),
+        start=day_start(start, settings.timezone),
+        end=day_end(end, settings.timezone),
         group_by=group_by,
         zone=settings.timezone,
     )
     return Totals.model_validate(
-        {"group_by": group_by.value, "timezone": settings.timezone, "groups": rows}
+        {
+            "group_by": group_by.value,
+            "timezone": settings.timezone,
+            "groups": report.groups,
+            "tax_remitted": report.tax_remitted_fen,
+        }
     )
 
 
@@ -185,7 +191,7 @@ async def export_ledger(
     """The ledger as CSV (one row per posting) or as a Beancount file with balance
     assertions at the end of the period (``bean-check`` accepts it)."""
     zone = settings.timezone
-    first, last = _start(start, zone), _end(end, zone)
+    first, last = day_start(start, zone), day_end(end, zone)
     ledger_entries.check_period(first, last)  # an empty period is a 422 before anything streams
     chunks = ledger_export.export(db, export_format, start=first, end=last, zone=zone)
 

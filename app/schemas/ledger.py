@@ -175,7 +175,10 @@ class TotalsGroup(Schema):
         description="Gross released to sellers (fee and tax included); a reversal takes it"
         " back in its own period, so a group may be negative.",
     )
-    tax_total: MoneyOut = Field(validation_alias="tax_total_fen")
+    tax_total: MoneyOut = Field(
+        validation_alias="tax_total_fen",
+        description="Tax accrued: withheld from the group's releases (owed to the authority).",
+    )
     fee_total: MoneyOut = Field(validation_alias="fee_total_fen")
     deals_settled: int = Field(
         description="Deals with money released to their seller in the group, net of the"
@@ -189,6 +192,10 @@ class Totals(Schema):
     group_by: str
     timezone: str
     groups: list[TotalsGroup]
+    tax_remitted: MoneyOut = Field(
+        description="Tax paid to the tax authority in the whole period (tax remittances),"
+        " beside the groups' tax accrued."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -207,6 +214,7 @@ class Totals(Schema):
                             "enterprises_served": 33,
                         }
                     ],
+                    "tax_remitted": "300000.00",
                 }
             ]
         }

@@ -601,6 +601,12 @@ async def reverse_entry(
         raise Conflict(
             "A reversal is not reversed; post the correction instead.", code="entry_is_reversal"
         )
+    if original.kind in (EntryKind.payout, EntryKind.tax_remittance):
+        # a payout is undone by its return (POST /v1/payouts/{id}/return), which keeps the
+        # payout's own record in step; a remittance is not undone
+        raise Conflict(
+            f"A {original.kind.value} entry is not reversed here.", code="entry_not_reversible"
+        )
     deal = await _locked(session, original.deal_id) if original.deal_id else None
     already = await session.scalar(
         select(JournalEntry.id).where(JournalEntry.reverses_id == entry_id)

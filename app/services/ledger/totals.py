@@ -37,9 +37,11 @@ from app.models.ledger import (
     JournalEntry,
     LedgerTotal,
     LedgerTotalsState,
+    Posting,
     TotalsDimension,
     TotalsPeriod,
 )
+from app.services.ledger.accounts import TAX_PAYABLE
 from app.services.ledger.entries import check_period, occurred_within
 
 
@@ -368,3 +370,40 @@ async def totals_from_entries(
     if group_by is GroupBy.none and not result:
         result = [TotalsRow(None, 0, 0, 0, 0, 0)]
     return result
+
+
+async def tax_remitted(
+    session: AsyncSession, *, start: datetime | None, end: datetime | None
+) -> int:
+    """Tax paid to the authority in [start, end): what the ``tax_remittance`` entries of the
+    period took from tax payable (``app/services/payouts.py`` posts them)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(-Posting.amount_fen), 0))
+        .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+        .where(
+            JournalEntry.kind == EntryKind.tax_remittance,
+            Posting.account_id == TAX_PAYABLE,
+            *occurred_within(start, end),
+        )
+    )
+    return int(total or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsReport:
+    groups: list[TotalsRow]
+    tax_remitted_fen: int
+
+
+async def totals_report(
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    group_by: GroupBy,
+    zone: str,
+) -> TotalsReport:
+    """:func:`totals` by group, and the tax remitted over the whole period beside them (the
+    groups' ``tax_total`` is tax accrued: withheld at settlement)."""
+    groups = await totals(session, start=start, end=end, group_by=group_by, zone=zone)
+    return TotalsReport(groups, await tax_remitted(session, start=start, end=end))
