@@ -24,6 +24,7 @@ class OverviewRead(Schema):
                     "universities_and_institutes": 75,
                     "transaction_volume": "9500000.00",
                     "tax_total": "1100000.00",
+                    "tax_remitted": "950000.00",
                     "currency": "CNY",
                     "enterprises_served": 60,
                     "demands_total": 225,
@@ -48,7 +49,14 @@ class OverviewRead(Schema):
     transaction_volume: MoneyOut = Field(
         description="Gross released to sellers by settlements, less reversed ones (平台交易总额)."
     )
-    tax_total: MoneyOut = Field(description="Tax withheld on those releases (纳税总额).")
+    tax_total: MoneyOut = Field(
+        description="Tax accrued: withheld from those releases at settlement, owed to the tax"
+        " authority (纳税总额, accrued); what was paid is `tax_remitted`."
+    )
+    tax_remitted: MoneyOut = Field(
+        description="Tax paid to the tax authority by `as_of` (tax remittances with their"
+        " receipts, 已缴税款)."
+    )
     currency: Literal["CNY"] = "CNY"
     enterprises_served: int = Field(
         description="Enterprises that bought with money released, net of reversals (服务企业)."

@@ -40,7 +40,9 @@ class Overview:
     transaction_volume: int
     """Gross released to sellers by settlements, less reversed ones, in fen."""
     tax_total: int
-    """Tax on those releases, in fen."""
+    """Tax accrued: withheld from those releases, in fen."""
+    tax_remitted: int
+    """Tax paid to the tax authority by then (tax remittances), in fen."""
     enterprises_served: int
     """Buyers of deals with money released, net of reversals."""
     demands_total: int
@@ -151,8 +153,8 @@ async def _matchmaking(session: AsyncSession, at: datetime) -> tuple[int, int]:
 
 async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone: str) -> Overview:
     """Counts of published catalog items and of organizations, the ledger's settled volume,
-    tax and enterprises served, and the demands' market (demands, proposals, deals from
-    awards), as of a time."""
+    tax accrued and remitted and enterprises served, and the demands' market (demands,
+    proposals, deals from awards), as of a time."""
     at = moment(as_of, zone)
     # The auditors' totals of every entry up to and including ``at`` (their end is exclusive;
     # both backends keep microseconds).
@@ -177,6 +179,9 @@ async def overview(session: AsyncSession, *, as_of: date | datetime | None, zone
         universities_and_institutes=await _organizations(session, UNIVERSITIES_AND_INSTITUTES, at),
         transaction_volume=settled.transaction_volume_fen,
         tax_total=settled.tax_total_fen,
+        tax_remitted=await ledger_totals.tax_remitted(
+            session, start=None, end=at + timedelta(microseconds=1)
+        ),
         enterprises_served=settled.enterprises_served,
         demands_total=demands.total,
         demands_open=demands.open,

@@ -238,6 +238,8 @@ async def test_tax_remittance_is_limited_to_the_tax_payable_and_shows_in_totals(
     before = await totals(client, market)
     assert before["groups"][0]["tax_total"] == "12604.94"
     assert before["tax_remitted"] == "0.00"
+    overview = (await client.get("/v1/stats/overview")).json()
+    assert (overview["tax_total"], overview["tax_remitted"]) == ("12604.94", "0.00")
     assert before["groups"][0]["transaction_volume"] == "112345.67"
 
     too_much = await remit(client, market, "12604.95", "3320162006000001", "2020-Q2")
@@ -279,6 +281,8 @@ async def test_tax_remittance_is_limited_to_the_tax_payable_and_shows_in_totals(
         "3320162006000002",
         "3320162006000001",
     ]
+    overview = (await client.get("/v1/stats/overview")).json()
+    assert (overview["tax_total"], overview["tax_remitted"]) == ("12604.94", "12604.94")
     quarter = await client.get(
         "/v1/tax-remittances", params={"period": "2020-Q2"}, headers=market.auditor.headers
     )
