@@ -1,16 +1,19 @@
 """The ``innoshare`` command: serve, worker, migrate, seed, create-user, create-api-key,
-reindex, rebuild-totals, prune."""
+reindex, rebuild-totals, prune, payouts plan."""
 
 import asyncio
+import csv
 import logging
 import os
 import signal
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Annotated, TypeVar
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Literal, TypeVar
 
 import typer
 from alembic import command as alembic_command
@@ -23,6 +26,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
@@ -38,10 +42,13 @@ from app.demo.rows import ProgressCallback
 from app.schemas.base import fen_to_yuan
 from app.services import auth as auth_service
 from app.services import idempotency as idempotency_service
+from app.services import payouts as payouts_service
 from app.services import ratelimit as ratelimit_service
 from app.services.ledger import rollup as ledger_rollup
 
 cli = typer.Typer(help="InnoShare API server and administration.", no_args_is_help=True)
+payouts_cli = typer.Typer(help="Payouts of organizations' payable balances.", no_args_is_help=True)
+cli.add_typer(payouts_cli, name="payouts")
 T = TypeVar("T")
 
 
@@ -367,6 +374,52 @@ def prune() -> None:
         f"pruned {windows} rate-limit windows, {records} idempotency records and {events}"
         " subscription events"
     )
+
+
+def _fen(amount: str) -> int:
+    """A CLI amount in CNY (``1000.00``) as integer fen; never through a float."""
+    try:
+        value = Decimal(amount.strip())
+    except InvalidOperation as error:
+        raise typer.BadParameter(f"{amount!r} is not an amount such as 1000.00") from error
+    if value < 0 or value != value.quantize(Decimal("0.01")):
+        raise typer.BadParameter("an amount is not negative and has at most 2 decimal places")
+    return int(value * 100)
+
+
+@payouts_cli.command("plan")
+def plan_payouts(
+    min_amount: Annotated[
+        str, typer.Option("--min-amount", help="Only balances of at least this, in CNY.")
+    ] = "0.01",
+    output: Annotated[
+        Literal["table", "csv"], typer.Option("--format", help="table, or csv for the bank file.")
+    ] = "table",
+) -> None:
+    """List the organizations whose payable balance is at least --min-amount, largest first:
+    what is due, for the operator's bank file (pay each with POST /v1/payouts)."""
+    threshold = _fen(min_amount)
+
+    async def work(session: AsyncSession) -> list[payouts_service.PlannedPayout]:
+        return await payouts_service.plan_payouts(session, min_amount_fen=threshold)
+
+    due = _run_in_transaction(work)
+    if output == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["organization_id", "organization_name", "amount", "currency"])
+        for row in due:
+            writer.writerow(
+                [row.organization_id, row.organization_name, fen_to_yuan(row.balance_fen), "CNY"]
+            )
+        return
+    table = Table(
+        "organization", "id", "amount (CNY)", title=f"due: at least {fen_to_yuan(threshold)} CNY"
+    )
+    for row in due:
+        table.add_row(row.organization_name, str(row.organization_id), fen_to_yuan(row.balance_fen))
+    Console(width=160).print(table)
+    total = sum(row.balance_fen for row in due)
+    typer.echo(f"{len(due)} organizations, {fen_to_yuan(total)} CNY in all")
 
 
 def main() -> None:
