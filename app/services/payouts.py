@@ -42,6 +42,36 @@ def _require_operator(principal: Principal) -> None:
     principal.require_role(Role.admin, Role.operator)
 
 
+# What the entries say, shared with the demo (app/demo/payouts.py), which posts them at past
+# times.
+
+
+def payout_memo(organization_name: str, bank_reference: str) -> str:
+    return f"付款 {organization_name} {bank_reference}"[:500]
+
+
+def payout_postings(account: uuid.UUID, amount_fen: int) -> list[tuple[uuid.UUID, int]]:
+    """The organization's payable gives, the bank receives."""
+    return [(account, -amount_fen), (BANK, amount_fen)]
+
+
+def return_memo(bank_reference: str, reason: str) -> str:
+    return f"退回 {bank_reference}: {reason}"[:500]
+
+
+def return_postings(account: uuid.UUID, amount_fen: int) -> list[tuple[uuid.UUID, int]]:
+    return [(BANK, -amount_fen), (account, amount_fen)]
+
+
+def remittance_memo(period: str, receipt_number: str) -> str:
+    return f"缴税 {period} 完税凭证 {receipt_number}"[:500]
+
+
+def remittance_postings(amount_fen: int) -> list[tuple[uuid.UUID, int]]:
+    """Tax payable gives, the bank receives."""
+    return [(TAX_PAYABLE, -amount_fen), (BANK, amount_fen)]
+
+
 # --- payouts ---------------------------------------------------------------------------------
 
 
@@ -62,12 +92,10 @@ async def create_payout(
     facts = EntryFacts(
         kind=EntryKind.payout,
         created_by=principal.label,
-        memo=f"付款 {organization.name} {bank_reference}"[:500],
+        memo=payout_memo(organization.name, bank_reference),
     )
     # post_entry locks the payable account and refuses to take it below zero
-    entry_id = await ledger_posting.post_entry(
-        session, facts, [(account, -amount_fen), (BANK, amount_fen)]
-    )
+    entry_id = await ledger_posting.post_entry(session, facts, payout_postings(account, amount_fen))
     payout = Payout(
         organization_id=organization_id,
         amount_fen=amount_fen,
@@ -98,10 +126,10 @@ async def return_payout(
         kind=EntryKind.reversal,
         created_by=principal.label,
         reverses_id=payout.entry_id,
-        memo=f"退回 {payout.bank_reference}: {reason}"[:500],
+        memo=return_memo(payout.bank_reference, reason),
     )
     payout.return_entry_id = await ledger_posting.post_entry(
-        session, facts, [(BANK, -payout.amount_fen), (account, payout.amount_fen)]
+        session, facts, return_postings(account, payout.amount_fen)
     )
     payout.status = PayoutStatus.returned
     payout.returned_at = utcnow()
@@ -265,11 +293,9 @@ async def create_tax_remittance(
     facts = EntryFacts(
         kind=EntryKind.tax_remittance,
         created_by=principal.label,
-        memo=f"缴税 {period} 完税凭证 {receipt_number}"[:500],
+        memo=remittance_memo(period, receipt_number),
     )
-    entry_id = await ledger_posting.post_entry(
-        session, facts, [(TAX_PAYABLE, -amount_fen), (BANK, amount_fen)]
-    )
+    entry_id = await ledger_posting.post_entry(session, facts, remittance_postings(amount_fen))
     remittance = TaxRemittance(
         amount_fen=amount_fen,
         receipt_number=receipt_number,
