@@ -247,6 +247,10 @@ def _seed_summary(report: SeedReport) -> str:
         f"  {'settled volume':<20}{fen_to_yuan(deals.transaction_volume_fen):>13} CNY,"
         f" tax {fen_to_yuan(deals.tax_total_fen)} CNY,"
         f" {deals.enterprises_served} enterprises served ({deals.entries} journal entries)",
+        f"  {'paid out':<20}{fen_to_yuan(report.payouts.paid_fen):>13} CNY in"
+        f" {report.payouts.payouts:,} payouts ({report.payouts.returned} returned),"
+        f" tax remitted {fen_to_yuan(report.payouts.remitted_fen)} CNY"
+        f" ({report.payouts.remittances} receipts)",
     ]
     demands = report.demands
     lines.append(

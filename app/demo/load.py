@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict
 from app.core.sql import table_of
 from app.demo import accounts as demo_accounts
-from app.demo import catalogs, deals, demands, organizations, policies, reviews
+from app.demo import catalogs, deals, demands, organizations, payouts, policies, reviews
 from app.demo.accounts import DemoAccounts
 from app.demo.deals import DealFigures
 from app.demo.demands import DemandFigures
@@ -58,6 +58,7 @@ from app.models.demands import (
 )
 from app.models.ledger import JournalEntry, Posting
 from app.models.orgs import Organization, OrganizationKind
+from app.models.payouts import Payout, TaxRemittance
 from app.models.reviews import Review
 from app.services.catalog import note_changed
 
@@ -71,6 +72,7 @@ SECTIONS = (
     "deals",
     "demands",
     "reviews",
+    "payouts",  # last: a new section must not change the draws of the ones before it
 )
 
 
@@ -90,6 +92,8 @@ class SeedReport:
     deals: DealFigures
     """What the deals add up to: the ledger's figures at the end of May 2020."""
     demands: DemandFigures
+    payouts: payouts.PayoutFigures
+    """Paid out to sellers and tax remitted by the end of May 2020."""
     accounts: DemoAccounts | None
     seconds: float = 0.0
 
@@ -211,6 +215,7 @@ async def seed_database(
         await reviews.write_reviews(
             session, rng=rngs["reviews"], planned=planned_deals, progress=bar
         )
+        paid_out = await payouts.write_payouts(session, rng=rngs["payouts"], progress=bar)
     if session.get_bind().dialect.name == "postgresql":
         # Fresh statistics, so the first searches are planned for 100k rows, not for none.
         loaded = (
@@ -224,6 +229,8 @@ async def seed_database(
             Deal,
             DealMilestone,
             Review,
+            Payout,
+            TaxRemittance,
             JournalEntry,
             Posting,
         )
@@ -246,6 +253,7 @@ async def seed_database(
         unpublished=unpublished,
         deals=figures,
         demands=demand_book.figures(),
+        payouts=paid_out,
         accounts=demo,
         seconds=time.perf_counter() - started,
     )

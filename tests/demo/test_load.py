@@ -3,6 +3,7 @@ within an organization, search columns and indexes, atomic failure, and the CLI 
 
 import hashlib
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -42,6 +43,7 @@ from app.models.financial_products import FinancialProduct
 from app.models.ip_assets import IPAsset
 from app.models.ledger import EntryKind, JournalEntry, LedgerAccount, LedgerChain, Posting
 from app.models.orgs import Organization, OrganizationKind
+from app.models.payouts import Payout, PayoutStatus, TaxRemittance
 from app.models.policies import Policy
 from app.models.talents import Talent
 from app.models.technologies import Technology
@@ -567,5 +569,45 @@ async def test_deals_follow_the_plan_and_the_ledger_verifies(seeded: str) -> Non
         if deal.funded_at is not None:
             assert min(e.occurred_at for e in mine) == deal.funded_at
     assert escrow == sum(d.escrow_fen for d in deals)
-    assert tax == sum(d.tax_fen for d in deals)
     assert fee == sum(d.fee_fen for d in deals)
+
+    # Payouts and remittances (issue 15): the books close on both.
+    payouts = await _read(seeded, Payout)
+    remittances = await _read(seeded, TaxRemittance)
+    remitted = sum(r.amount_fen for r in remittances)
+    assert tax == sum(d.tax_fen for d in deals) - remitted >= 0
+    assert remittances
+    assert all(re.fullmatch(r"20(19|20)-\d\d", r.period) for r in remittances)
+    assert len({r.receipt_number for r in remittances}) == len(remittances)
+    remitted_entries = [e for e in entries if e.kind is EntryKind.tax_remittance]
+    assert sorted(e.id for e in remitted_entries) == sorted(r.entry_id for r in remittances)
+    paid = [p for p in payouts if p.status is PayoutStatus.paid]
+    assert payouts
+    assert all(p.amount_fen >= 100_000 for p in payouts)
+    by_entry = {e.id: e for e in entries}
+    for payout in payouts:
+        assert by_entry[payout.entry_id].kind is EntryKind.payout
+        assert by_entry[payout.entry_id].occurred_at == payout.created_at <= AS_OF
+        if payout.status is PayoutStatus.returned:
+            assert payout.return_entry_id is not None
+            assert by_entry[payout.return_entry_id].reverses_id == payout.entry_id
+    # every seller's payable: what its settlements paid in, less what was paid out, not below 0
+    net = {d.seller_id: 0 for d in deals}
+    for deal in deals:
+        net[deal.seller_id] += deal.released_fen - deal.fee_fen - deal.tax_fen
+    out = dict.fromkeys(net, 0)
+    for payout in paid:
+        out[payout.organization_id] += payout.amount_fen
+    accounts = {a.organization_id: a.id for a in await _read(seeded, LedgerAccount)}
+    database = Database(create_engine(seeded))
+    try:
+        async with database.unit_of_work(write=False) as session:
+            for seller, received in net.items():
+                held = 0
+                if seller in accounts:
+                    held = await ledger_accounts.balance(session, accounts[seller])
+                assert held == received - out[seller] >= 0
+    finally:
+        await database.dispose()
+    # most sellers that had at least 1,000.00 by the end of April were paid something
+    assert len({p.organization_id for p in paid}) >= 0.5 * len([n for n in net.values() if n])
