@@ -48,6 +48,11 @@ class PayoutFigures:
     remittances: int
     remitted_fen: int
 
+    @property
+    def entries(self) -> int:
+        """Journal entries written: each payout, each return, each remittance."""
+        return self.payouts + self.returned + self.remittances
+
 
 def _months() -> list[date]:
     """The first day of each month from launch to the seed's end (Shanghai)."""

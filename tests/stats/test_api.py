@@ -159,8 +159,11 @@ async def test_overview_shows_the_seeded_deals_as_of_a_time(small_seed: SeededDa
                 .order_by(JournalEntry.occurred_at)
             )
         ).all()
+        # of settlements (the seed's returned payouts are reversals too, without volume)
         reversals = await session.scalar(
-            select(func.count()).where(JournalEntry.kind == EntryKind.reversal)
+            select(func.count()).where(
+                JournalEntry.kind == EntryKind.reversal, JournalEntry.volume_fen != 0
+            )
         )
     assert settlements
     assert reversals == 0
@@ -184,6 +187,7 @@ async def test_overview_shows_the_seeded_deals_as_of_a_time(small_seed: SeededDa
         figures = await small_seed.overview(as_of)
         assert figures["transaction_volume"] == _yuan(volume) == "961700.00"
         assert figures["tax_total"] == _yuan(tax) == "112193.00"
+        assert figures["tax_remitted"] == _yuan(small_seed.report.payouts.remitted_fen)
         assert figures["enterprises_served"] == SMALL.enterprises
         assert figures["currency"] == "CNY"
 
@@ -221,7 +225,8 @@ async def test_overview_shows_the_seeded_deals_as_of_a_time(small_seed: SeededDa
     verified = await small_seed.client.get("/v1/ledger/verify", headers=small_seed.auditor)
     assert verified.status_code == 200, verified.text
     assert verified.json()["ok"] is True
-    assert verified.json()["entries_checked"] == report.entries
+    paid_out = small_seed.report.payouts
+    assert verified.json()["entries_checked"] == report.entries + paid_out.entries
 
     # A settlement reversed now takes its amounts back from now on, not from 2020.
     reversed_ = settlements[-1]
