@@ -17,18 +17,16 @@ measured; 1 when a pick no longer names exactly one listing (the demo generator 
 2 when the run could not be set up.
 """
 
-import argparse
 import asyncio
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench_results import merge_results, run_header
+from bench_results import run_header
 from httpx import ASGITransport, AsyncClient
-from relevance import SetupError, seeded
+from relevance import run_backends, seeded
 
-from app.core.config import Settings, normalize_database_url
+from app.core.config import Settings
 from app.core.db import Database, create_engine
 from app.main import create_app
 from tests.matching import gold
@@ -83,36 +81,9 @@ def entry(label: str, measured: list[gold.Measured], seconds: float) -> dict[str
 
 
 async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", metavar="URL", help="an empty scratch PostgreSQL database")
-    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
-    parser.add_argument("--label", default="current", help="the ranking measured")
-    options = parser.parse_args()
-
-    targets: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="matching-") as directory:
-        if not options.no_sqlite:
-            targets.append(("sqlite", f"sqlite+aiosqlite:///{directory}/matching.db"))
-        if options.postgres:
-            targets.append(("postgresql", normalize_database_url(options.postgres)))
-        if not targets:
-            parser.error("nothing to measure: --no-sqlite without --postgres")
-        status = 0
-        for backend, url in targets:
-            try:
-                measured, problems, seconds = await measure(url)
-            except SetupError as error:
-                print(f"{backend}: {error}", file=sys.stderr)
-                return 2
-            print(f"== {backend} (seeded in {seconds:.1f} s)")
-            print(gold.report(measured))
-            for problem in problems:
-                print(f"unresolved: {problem}", file=sys.stderr)
-                status = 1
-            merge_results(
-                RESULTS_FILE, f"{options.label}:{backend}", entry(options.label, measured, seconds)
-            )
-    return status
+    return await run_backends(
+        __doc__.splitlines()[0], "matching", RESULTS_FILE, measure, gold.report, entry
+    )
 
 
 if __name__ == "__main__":

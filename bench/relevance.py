@@ -28,7 +28,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -136,17 +136,27 @@ def entry(label: str, scores: list[judged.Score], seconds: float) -> dict[str, A
     }
 
 
-async def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+async def run_backends(
+    description: str,
+    name: str,
+    results_file: Path,
+    measure: Callable[[str], Awaitable[tuple[Any, list[str], float]]],
+    report: Callable[[Any], str],
+    entry: Callable[[str, Any, float], dict[str, Any]],
+) -> int:
+    """The command line both quality benchmarks share (this one and bench/matching.py): seed
+    and measure on SQLite and, with --postgres, on PostgreSQL; print each report and merge
+    each entry under ``label:backend`` into ``results_file``."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--postgres", metavar="URL", help="an empty scratch PostgreSQL database")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
     parser.add_argument("--label", default="current", help="the ranking measured: before, after…")
     options = parser.parse_args()
 
     targets: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(prefix="relevance-") as directory:
+    with tempfile.TemporaryDirectory(prefix=f"{name}-") as directory:
         if not options.no_sqlite:
-            targets.append(("sqlite", f"sqlite+aiosqlite:///{directory}/relevance.db"))
+            targets.append(("sqlite", f"sqlite+aiosqlite:///{directory}/{name}.db"))
         if options.postgres:
             targets.append(("postgresql", normalize_database_url(options.postgres)))
         if not targets:
@@ -154,19 +164,25 @@ async def main() -> int:
         status = 0
         for backend, url in targets:
             try:
-                scores, problems, seconds = await measure(url)
+                measured, problems, seconds = await measure(url)
             except SetupError as error:
                 print(f"{backend}: {error}", file=sys.stderr)
                 return 2
             print(f"== {backend} (seeded in {seconds:.1f} s)")
-            print(judged.report(scores))
+            print(report(measured))
             for problem in problems:
                 print(f"unresolved: {problem}", file=sys.stderr)
                 status = 1
             merge_results(
-                RESULTS_FILE, f"{options.label}:{backend}", entry(options.label, scores, seconds)
+                results_file, f"{options.label}:{backend}", entry(options.label, measured, seconds)
             )
     return status
+
+
+async def main() -> int:
+    return await run_backends(
+        __doc__.splitlines()[0], "relevance", RESULTS_FILE, measure, judged.report, entry
+    )
 
 
 if __name__ == "__main__":
