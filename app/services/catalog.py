@@ -1312,7 +1312,8 @@ async def _write_import(
     now: datetime,
 ) -> None:
     """The batch's new rows in a few statements, changed rows with one executemany per set
-    of columns written, and one history row for each; then the subscriptions' events."""
+    of columns written, one history row for each, and an outbox entry for each item it
+    published or changed while published (app/services/subscriptions.py)."""
     from app.services import subscriptions as subscriptions_service
 
     table = spec.model.__table__
