@@ -1,5 +1,5 @@
-"""The ``innoshare`` command: serve, worker, migrate, seed, create-user, create-api-key,
-reindex, rebuild-totals, prune, payouts plan."""
+"""The ``innoshare`` command: serve, worker, migrate, seed, demo-accounts, create-user,
+create-api-key, reindex, rebuild-totals, prune, payouts plan."""
 
 import asyncio
 import csv
@@ -30,12 +30,12 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
-from app.core.config import VAR_DIR, get_settings
+from app.core.config import get_settings
 from app.core.db import Database, create_engine
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.security import Role, Scope
-from app.demo.accounts import DemoAccounts
+from app.demo.accounts import DemoAccounts, accounts_file
 from app.demo.load import DatabaseNotEmpty, SeedReport, seed_database
 from app.demo.plan import SCALES, ScaleName
 from app.demo.rows import ProgressCallback
@@ -182,13 +182,28 @@ def seed(
     if report.accounts is not None:
         listing = _demo_accounts(report.accounts)
         typer.echo(listing)
-        path = VAR_DIR / "demo-accounts.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = accounts_file(get_settings().database_url)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.fchmod(descriptor, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
             file.write(listing + "\n")
-        typer.echo(f"(also written to {path}, readable by you only)")
+        typer.echo(f"(also written to {path}, readable by you only; innoshare demo-accounts)")
+
+
+@cli.command("demo-accounts")
+def demo_accounts() -> None:
+    """Print the demo accounts and keys that seed wrote for the configured database."""
+    path = accounts_file(get_settings().database_url)
+    if not path.exists():
+        typer.secho(
+            f"error: no demo accounts kept for this database ({path} is missing); run"
+            " 'innoshare seed' on an empty database to create them",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(path.read_text(encoding="utf-8"), nl=False)
 
 
 @contextmanager

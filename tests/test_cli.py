@@ -1,10 +1,7 @@
 """The innoshare command against a database of its own, as an operator would run it."""
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy import update
@@ -19,14 +16,13 @@ from app.services import technologies as technologies_service
 from app.services.catalog import CatalogIndexes
 from app.services.catalog_registry import INDEXED
 from tests import builders
-from tests.conftest import TEST_SECRET, make_settings
-
-INNOSHARE = str(Path(sys.executable).with_name("innoshare"))
+from tests.cli.runner import innoshare
+from tests.conftest import make_settings
 
 
 def _innoshare(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INNOSHARE_DATABASE_URL": url, "INNOSHARE_SECRET_KEY": TEST_SECRET}
-    return subprocess.run([INNOSHARE, *args], env=env, capture_output=True, text=True, timeout=120)
+    """This checkout's command (not whichever ``innoshare`` the virtualenv installed)."""
+    return innoshare(url, *args)
 
 
 async def test_migrate_create_user_and_api_key(fresh_database_url: str) -> None:

@@ -1,10 +1,15 @@
 """The demo's accounts: an admin, an operator, an auditor, a member and a key per university."""
 
+import hashlib
+import re
 import secrets
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import VAR_DIR
 from app.core.security import Role, Scope
 from app.demo.organizations import SeededOrganizations
 from app.demo.rows import Progress
@@ -12,6 +17,26 @@ from app.models.orgs import OrganizationKind
 from app.services import auth as auth_service
 
 DEMO_EMAIL_DOMAIN = "innoshare.example.org"
+DEMO_ACCOUNTS_DIR = VAR_DIR / "demo-accounts"
+
+
+def accounts_file(database_url: str) -> Path:
+    """Where the demo accounts of the database at ``database_url`` are kept (mode 600).
+
+    One file per database: a readable name (backend, host, port, database) and a short hash of
+    the URL without its password, with a SQLite path made absolute, so two databases never
+    share a file and the same database always finds its own.
+    """
+    url = make_url(database_url).set(password=None)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        database = str(Path(database).resolve())
+        url = url.set(database=database)
+    canonical = url.set(drivername=url.get_backend_name()).render_as_string()
+    parts = [url.get_backend_name(), url.host or "", str(url.port or ""), Path(database).name]
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(p for p in parts if p)).strip("-.")
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
+    return DEMO_ACCOUNTS_DIR / f"{readable[:60]}-{digest}.txt"
 
 
 @dataclass(slots=True)
