@@ -34,6 +34,7 @@ from app.core.config import get_settings
 from app.core.db import Database, create_engine
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
+from app.core.preflight import DatabaseProblem, check_database, parse_database_url
 from app.core.security import Role, Scope
 from app.demo.accounts import DemoAccounts, accounts_file
 from app.demo.load import DatabaseNotEmpty, SeedReport, seed_database
@@ -50,9 +51,38 @@ cli = typer.Typer(help="InnoShare API server and administration.", no_args_is_he
 payouts_cli = typer.Typer(help="Payouts of organizations' payable balances.", no_args_is_help=True)
 cli.add_typer(payouts_cli, name="payouts")
 T = TypeVar("T")
+_debug = False
+
+
+@cli.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback behind a one-line error.")
+    ] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _refuse(problem: DatabaseProblem) -> typer.Exit:
+    """One line on stderr (the whole traceback with --debug) and exit status 1."""
+    if _debug:
+        raise problem
+    typer.secho(f"error: {problem}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _require_database(*, migrated: bool = True, create: bool = False) -> None:
+    """Refuse in one line unless the configured database answers (and is at head)."""
+    try:
+        asyncio.run(check_database(get_settings().database_url, migrated=migrated, create=create))
+    except DatabaseProblem as problem:
+        raise _refuse(problem) from problem
 
 
 def _run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    _require_database()
+
     async def run() -> T:
         settings = get_settings()
         db = Database(create_engine(settings.database_url))
@@ -145,7 +175,9 @@ def worker(
 def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
-    """Upgrade the database schema (to the newest revision by default)."""
+    """Upgrade the database schema (to the newest revision by default); on SQLite, create the
+    database file (and its directory) first if missing."""
+    _require_database(migrated=False, create=True)
     alembic_command.upgrade(alembic_config(get_settings().database_url), revision)
     typer.echo(f"database migrated to {revision}")
 
@@ -161,7 +193,7 @@ def seed(
         bool, typer.Option("--if-empty", help="Do nothing when organizations exist (exit 0).")
     ] = False,
 ) -> None:
-    """Load the generated demo dataset and demo accounts into an empty database."""
+    """Load the generated demo dataset and demo accounts into an empty, migrated database."""
 
     async def work(session: AsyncSession) -> SeedReport | None:
         try:
@@ -194,7 +226,12 @@ def seed(
 @cli.command("demo-accounts")
 def demo_accounts() -> None:
     """Print the demo accounts and keys that seed wrote for the configured database."""
-    path = accounts_file(get_settings().database_url)
+    url = get_settings().database_url
+    try:
+        parse_database_url(url)
+    except DatabaseProblem as problem:
+        raise _refuse(problem) from problem
+    path = accounts_file(url)
     if not path.exists():
         typer.secho(
             f"error: no demo accounts kept for this database ({path} is missing); run"

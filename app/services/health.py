@@ -7,11 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import AppError
-from app.core.migrations import head_revisions
-
-#: Alembic's version table, not one of our models: test_readyz_when_migrated (tests/core/
-#: test_ops.py) reads it through this statement on a migrated database.
-_CURRENT_REVISIONS = text("SELECT version_num FROM alembic_version")
+from app.core.migrations import CURRENT_REVISIONS, head_revisions
 
 
 class NotReady(AppError):
@@ -34,7 +30,7 @@ async def check_readiness(session: AsyncSession) -> Readiness:
     except (SQLAlchemyError, OSError) as exc:
         raise NotReady("The database is not reachable.", code="database_unavailable") from exc
     try:
-        rows = (await session.execute(_CURRENT_REVISIONS)).scalars()
+        rows = (await session.execute(CURRENT_REVISIONS)).scalars()
         current = frozenset(rows.all())
     except SQLAlchemyError:
         current = frozenset()
