@@ -107,8 +107,11 @@ def serve(
         int, typer.Option(envvar="INNOSHARE_WORKERS", help="Worker processes.", min=1)
     ] = 1,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn, once the database answers and is migrated (a server on an
+    older schema would answer 500 on every route)."""
     import uvicorn
+
+    _require_database()
 
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker counts for itself; /metrics adds them up from this directory.
@@ -140,6 +143,7 @@ def worker(
     from app.core.webhooks import Sender
     from app.services.deliveries import run_worker
 
+    _require_database()
     settings = get_settings()
     configure_logging(settings.log_level)
 
