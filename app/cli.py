@@ -328,19 +328,33 @@ def _demo_accounts(accounts: DemoAccounts) -> str:
 @cli.command("create-user")
 def create_user(
     email: Annotated[str, typer.Option(help="Sign-in email.")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True, hide_input=True, confirmation_prompt=True, help="12+ characters."
-        ),
-    ],
     role: Annotated[Role, typer.Option(help="admin, operator, member or auditor.")] = Role.member,
     org: Annotated[
         uuid.UUID | None, typer.Option(help="Organization id (members need one).")
     ] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the password from the first line of standard input."
+        ),
+    ] = False,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="12+ characters. Less safe: it stays in the shell history and the process"
+            " list; without it (or --password-stdin) you are asked for it, hidden, twice."
+        ),
+    ] = None,
 ) -> None:
     """Create an account, e.g. the first admin."""
-    if len(password) < 12:
+    if password_stdin:
+        if password is not None:
+            raise typer.BadParameter("give --password or --password-stdin, not both")
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    secret: str = password
+    if len(secret) < 12:
         typer.secho(
             "error: the password needs at least 12 characters", fg=typer.colors.RED, err=True
         )
@@ -348,7 +362,7 @@ def create_user(
 
     async def work(session: AsyncSession) -> uuid.UUID:
         user = await auth_service.register_user(
-            session, email=email, password=password, role=role, organization_id=org
+            session, email=email, password=secret, role=role, organization_id=org
         )
         return user.id
 
