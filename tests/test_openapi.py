@@ -1,8 +1,12 @@
 """The OpenAPI document is the product front-end teams build from: complete and honest."""
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from httpx import AsyncClient
+from openapi_spec_validator import validate
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -120,3 +124,40 @@ async def test_money_is_never_a_float(client: AsyncClient) -> None:
                 walk(value, f"{where}[{index}]")
 
     walk(schema["components"]["schemas"], "components")
+
+
+# --- the contract's stability: operation ids and validity ------------------------------------
+
+OPERATION_IDS = Path(__file__).with_name("openapi_operation_ids.json")
+UPDATE_HINT = (
+    "Operation ids are the method names of every generated client: a change breaks them. If the"
+    " change is deliberate, rewrite the snapshot with"
+    " `UPDATE_OPENAPI_SNAPSHOT=1 pytest tests/test_openapi.py -k operation_ids`"
+    " and commit it with the change."
+)
+
+
+def _operation_ids(schema: dict[str, Any]) -> dict[str, str]:
+    return {
+        f"{method.upper()} {path}": operation["operationId"]
+        for path, method, operation in sorted(_operations(schema))
+    }
+
+
+async def test_operation_ids_match_the_committed_snapshot(client: AsyncClient) -> None:
+    current = _operation_ids(await _schema(client))
+    if os.environ.get("UPDATE_OPENAPI_SNAPSHOT"):
+        OPERATION_IDS.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    committed = json.loads(OPERATION_IDS.read_text())
+    changed = {
+        key: (committed.get(key), current.get(key))
+        for key in committed.keys() | current.keys()
+        if committed.get(key) != current.get(key)
+    }
+    assert not changed, f"(snapshot, now) differ: {changed}. {UPDATE_HINT}"
+
+
+async def test_the_schema_is_valid_openapi(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    assert schema["openapi"].startswith("3.1")
+    validate(schema)  # raises OpenAPIValidationError with the path of the first fault
