@@ -5,8 +5,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from httpx import AsyncClient
 from openapi_spec_validator import validate
+
+from app.routers.money import IdempotentRequest
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -161,3 +166,37 @@ async def test_the_schema_is_valid_openapi(client: AsyncClient) -> None:
     schema = await _schema(client)
     assert schema["openapi"].startswith("3.1")
     validate(schema)  # raises OpenAPIValidationError with the path of the first fault
+
+
+def _money_operations(app: FastAPI) -> list[tuple[str, str]]:
+    """(method, path) of every route whose endpoint takes a MoneyRequest, found in its
+    dependency tree. (A missing key is still a 400 at run time: tests/deals/test_idempotency.py
+    and others.)"""
+
+    def takes_money(dependant: Dependant) -> bool:
+        return any(
+            sub.call is IdempotentRequest or takes_money(sub) for sub in dependant.dependencies
+        )
+
+    return [
+        (method.lower(), str(route.path))
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute)
+        and route.include_in_schema
+        and takes_money(route.dependant)
+        for method in route.methods or ()
+    ]
+
+
+async def test_every_money_request_requires_an_idempotency_key(
+    app: FastAPI, client: AsyncClient
+) -> None:
+    schema = await _schema(client)
+    money = _money_operations(app)
+    assert len(money) >= 8, money
+    for method, path in money:
+        operation = schema["paths"][path][method]
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        assert headers["Idempotency-Key"]["required"] is True, (method, path)
+        assert "400" in operation["responses"], (method, path)
+

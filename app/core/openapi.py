@@ -97,6 +97,28 @@ def _problemize(schema: dict[str, Any]) -> None:
         components.pop(unused, None)
 
 
+#: Headers the schema declares required although the endpoint reads them as optional: the
+#: server still answers a request without one with its own 400 problem (``code`` says which),
+#: for clients that do not use the schema, while a typed client cannot compile the call.
+REQUIRED_HEADERS = frozenset({"Idempotency-Key"})
+
+
+def _require_headers(schema: dict[str, Any]) -> None:
+    """Mark the REQUIRED_HEADERS parameters required wherever an operation takes them."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter["name"] in REQUIRED_HEADERS:
+                    parameter["required"] = True
+                    parameter["schema"].pop("anyOf", None)
+                    parameter["schema"].pop("default", None)
+                    parameter["schema"].update(type="string", pattern=r"^[!-~]{1,255}$")
+                    # Sent without it (or malformed), the request is refused.
+                    operation["responses"].setdefault(
+                        "400", {"description": f"No valid {parameter['name']} header."}
+                    )
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -107,6 +129,7 @@ def install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
                 tags=TAGS,
             )
+            _require_headers(schema)
             _problemize(schema)
             app.openapi_schema = schema
         return app.openapi_schema
