@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -200,3 +201,18 @@ async def test_every_money_request_requires_an_idempotency_key(
         assert headers["Idempotency-Key"]["required"] is True, (method, path)
         assert "400" in operation["responses"], (method, path)
 
+
+async def test_every_page_schema_is_named_x_page(client: AsyncClient) -> None:
+    schemas = (await _schema(client))["components"]["schemas"]
+    pages = [  # a page's next_cursor is null on the last page (an event feed's never is)
+        name
+        for name, model in schemas.items()
+        if "items" in model.get("properties", {})
+        and {"type": "null"} in model["properties"].get("next_cursor", {}).get("anyOf", [])
+    ]
+    assert len(pages) >= 20, pages
+    for name in pages:
+        assert re.fullmatch(r"[A-Z][A-Za-z]*Page", name), name
+        assert schemas[name].get("title", name) == name, name
+    assert "DealPage" in pages
+    assert not [name for name in schemas if name.startswith("Page")]

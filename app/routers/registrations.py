@@ -16,7 +16,7 @@ from app.routers.deps import CurrentPrincipal, Cursor, Limit, RequireScope, Sess
 from app.schemas.registrations import (
     RegistrationFile,
     RegistrationGrant,
-    RegistrationList,
+    RegistrationPage,
     RegistrationRead,
 )
 from app.services import registrations as registrations_service
@@ -107,7 +107,7 @@ async def grant_deal_registration(
 
 @router.get(
     "",
-    response_model=RegistrationList,
+    response_model=RegistrationPage,
     responses={
         200: {
             "description": "A page of registered contracts with the period's totals (JSON), or"

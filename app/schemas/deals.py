@@ -160,7 +160,8 @@ class DealRead(Schema):
     )
 
 
-DealPage = Page[DealRead]
+class DealPage(Page[DealRead]):
+    """One page of deals."""
 
 
 class EntryReverse(InputSchema):

@@ -69,5 +69,9 @@ class ReceivedInvitationRead(InvitationRead):
     )
 
 
-InvitationPage = Page[InvitationRead]
-ReceivedInvitationPage = Page[ReceivedInvitationRead]
+class InvitationPage(Page[InvitationRead]):
+    """One page of a demand's invitations."""
+
+
+class ReceivedInvitationPage(Page[ReceivedInvitationRead]):
+    """One page of invitations your organization received."""

@@ -145,7 +145,8 @@ class EntryRead(Schema):
     )
 
 
-EntryPage = Page[EntryRead]
+class EntryPage(Page[EntryRead]):
+    """One page of journal entries."""
 
 
 class Verification(Schema):

@@ -82,7 +82,8 @@ class PayoutRead(Schema):
     )
 
 
-PayoutPage = Page[PayoutRead]
+class PayoutPage(Page[PayoutRead]):
+    """One page of payouts."""
 
 
 class SettlementRead(Schema):
@@ -182,4 +183,5 @@ class TaxRemittanceRead(Schema):
     )
 
 
-TaxRemittancePage = Page[TaxRemittanceRead]
+class TaxRemittancePage(Page[TaxRemittanceRead]):
+    """One page of tax remittances."""

@@ -66,4 +66,5 @@ class QuestionRead(Schema):
     )
 
 
-QuestionPage = Page[QuestionRead]
+class QuestionPage(Page[QuestionRead]):
+    """One page of a demand's questions."""

@@ -134,7 +134,7 @@ class KindTotalRead(Schema):
     technical_amount: MoneyOut = Field(validation_alias="technical_fen")
 
 
-class RegistrationList(Schema):
+class RegistrationPage(Schema):
     """One page of the contracts registered in the period, and the whole period's totals."""
 
     start: date | None = Field(serialization_alias="from", description="First day, included.")

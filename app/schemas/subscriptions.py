@@ -132,7 +132,8 @@ class SubscriptionWithSecret(SubscriptionRead):
     model_config = ConfigDict(json_schema_extra={"examples": [{**_READ, "secret": _SECRET}]})
 
 
-SubscriptionPage = Page[SubscriptionRead]
+class SubscriptionPage(Page[SubscriptionRead]):
+    """One page of webhook subscriptions."""
 
 
 class DeliveryAttemptRead(Schema):
@@ -161,7 +162,8 @@ class DeliveryAttemptRead(Schema):
     )
 
 
-DeliveryAttemptPage = Page[DeliveryAttemptRead]
+class DeliveryAttemptPage(Page[DeliveryAttemptRead]):
+    """One page of a subscription's delivery attempts."""
 
 
 class EventRead(Schema):
