@@ -216,3 +216,17 @@ async def test_every_page_schema_is_named_x_page(client: AsyncClient) -> None:
         assert schemas[name].get("title", name) == name, name
     assert "DealPage" in pages
     assert not [name for name in schemas if name.startswith("Page")]
+
+
+async def test_the_sign_in_form_is_documented_as_a_form(client: AsyncClient) -> None:
+    """A generated client must send the OAuth2 password form form-encoded, never as JSON."""
+    schema = await _schema(client)
+    body = schema["paths"]["/v1/auth/token"]["post"]["requestBody"]
+    assert body["required"] is True
+    assert list(body["content"]) == ["application/x-www-form-urlencoded"]
+    form = body["content"]["application/x-www-form-urlencoded"]
+    model = _resolve(schema, form["schema"])
+    assert set(model["properties"]) == {"username", "password", "grant_type"}
+    assert set(model["required"]) == {"username", "password"}
+    assert set(form["example"]) == {"grant_type", "username", "password"}
+    assert not [name for name in schema["components"]["schemas"] if name.startswith("Body_")]

@@ -1,7 +1,7 @@
 """Signing in, tokens, the caller, user accounts and API keys."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Form, Query, Response, status
 
@@ -19,11 +19,13 @@ from app.routers.deps import (
     SettingsDep,
 )
 from app.schemas.auth import (
+    SIGN_IN_EXAMPLE,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPage,
     MeRead,
     RefreshRequest,
+    SignInForm,
     TokenResponse,
     UserCreate,
     UserPage,
@@ -38,7 +40,7 @@ api_keys_router = PrefixRouter(
     prefix="/v1/organizations/{organization_id}/api-keys", tags=["api-keys"]
 )
 
-_NO_NUL = r"^[^\x00]*$"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -46,22 +48,26 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
     "/v1/auth/token",
     response_model=TokenResponse,
     responses=problem_responses(401, 422, 429),
+    openapi_extra={
+        "requestBody": {"content": {FORM_MEDIA_TYPE: {"example": SIGN_IN_EXAMPLE}}},
+    },
 )
 async def issue_token(
-    username: Annotated[
-        str, Form(min_length=1, max_length=254, pattern=_NO_NUL, description="The account's email.")
-    ],
-    password: Annotated[str, Form(min_length=1, max_length=256, pattern=_NO_NUL)],
+    form: Annotated[SignInForm, Form(media_type=FORM_MEDIA_TYPE)],
     session: SessionDep,
     settings: SettingsDep,
     address: ClientAddress,
     response: Response,
-    grant_type: Annotated[Literal["password"] | None, Form()] = None,
 ) -> auth_service.TokenPair:
-    """Sign in with email and password (OAuth2 password form) for an access and refresh token."""
+    """Sign in with email and password (OAuth2 password form, sent form-encoded as
+    `application/x-www-form-urlencoded`, not JSON) for an access and refresh token."""
     response.headers.update(NO_STORE)
     return await auth_service.sign_in(
-        session, email=username, password=password, client_address=address, settings=settings
+        session,
+        email=form.username,
+        password=form.password,
+        client_address=address,
+        settings=settings,
     )
 
 

@@ -21,6 +21,30 @@ KeyName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
+_NO_NUL = r"^[^\x00]*$"
+SIGN_IN_EXAMPLE = {
+    "grant_type": "password",
+    "username": "zhang.wei@zzu.edu.cn",
+    "password": "correct horse battery staple",
+}
+
+
+class SignInForm(Schema):
+    """The OAuth2 password form (RFC 6749 §4.3.2), sent as
+    ``application/x-www-form-urlencoded``; other OAuth2 fields (``scope``, ``client_id``) are
+    ignored."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SIGN_IN_EXAMPLE]})
+
+    username: str = Field(
+        min_length=1, max_length=254, pattern=_NO_NUL, description="The account's email."
+    )
+    password: str = Field(min_length=1, max_length=256, pattern=_NO_NUL)
+    grant_type: Literal["password"] | None = Field(
+        default=None, description='"password" when sent (OAuth2 clients send it).'
+    )
+
+
 class TokenResponse(Schema):
     """OAuth2 bearer token response (RFC 6749 §5.1)."""
 
