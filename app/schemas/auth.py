@@ -22,7 +22,7 @@ OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
 _NO_NUL = r"^[^\x00]*$"
-SIGN_IN_EXAMPLE = {
+SIGN_IN_EXAMPLE: JsonDict = {
     "grant_type": "password",
     "username": "zhang.wei@zzu.edu.cn",
     "password": "correct horse battery staple",
