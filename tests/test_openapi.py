@@ -9,10 +9,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from openapi_spec_validator import validate
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import Settings
 from app.routers.money import IdempotentRequest
+from tests import builders
+from tests.catalog.cases import case_named
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -230,3 +234,59 @@ async def test_the_sign_in_form_is_documented_as_a_form(client: AsyncClient) -> 
     assert set(model["required"]) == {"username", "password"}
     assert set(form["example"]) == {"grant_type", "username", "password"}
     assert not [name for name in schema["components"]["schemas"] if name.startswith("Body_")]
+
+
+def _declared_headers(schema: dict[str, Any], method: str, path: str, status: int) -> set[str]:
+    response = schema["paths"][path][method]["responses"][str(status)]
+    return {name.lower() for name in response.get("headers", {})}
+
+
+async def test_headers_sent_by_rule_are_declared(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    for name in ("X-Request-ID", "ETag", "Location", "Idempotent-Replayed", "Retry-After"):
+        assert name in schema["components"]["headers"], name
+    for path, method, operation in _operations(schema):
+        money = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+        for status, response in operation["responses"].items():
+            headers = response.get("headers", {})
+            assert "X-Request-ID" in headers, (method, path, status)
+            if status == "429":
+                assert "Retry-After" in headers, (method, path)
+            if money and status.startswith("2"):
+                assert "Idempotent-Replayed" in headers, (method, path)
+            if method == "get" and status == "200" and "application/json" in response["content"]:
+                assert "ETag" in headers, (method, path)
+    assert "429" in schema["paths"]["/v1/auth/token"]["post"]["responses"]
+
+
+async def test_headers_a_route_sets_are_declared(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Every ETag, Location and Idempotent-Replayed a real flow receives is in the schema for
+    that operation and status."""
+    schema = await _schema(client)
+    case = case_named("technologies")
+    owner = await builders.create_organization(session, kind=case.owner_kind)
+    member = await builders.actor(session, settings, organization=owner)
+    sent = ("etag", "location", "idempotent-replayed", "x-request-id")
+
+    def check(method: str, path: str, response: Response) -> None:
+        received = {name for name in sent if name in response.headers}
+        declared = _declared_headers(schema, method, path, response.status_code)
+        assert received <= declared, (method, path, response.status_code, received - declared)
+
+    created = await client.post(case.path, json=case.body, headers=member.headers)
+    assert created.status_code == 201, created.text
+    assert {"location", "etag"} <= set(created.headers)
+    check("post", case.path, created)
+    url = created.headers["location"]
+    item = f"{case.path}/{{item_id}}"
+    for method, path, call in [
+        ("patch", item, client.patch(url, json=case.change, headers=member.headers)),
+        ("post", f"{item}/publish", client.post(f"{url}/publish", headers=member.headers)),
+        ("get", item, client.get(url)),
+    ]:
+        response = await call
+        assert response.status_code == 200, response.text
+        assert "etag" in response.headers
+        check(method, path, response)

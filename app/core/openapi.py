@@ -119,6 +119,79 @@ def _require_headers(schema: dict[str, Any]) -> None:
                     )
 
 
+# --- response headers ----------------------------------------------------------------------
+
+#: Every response header the server sends on purpose, as ``components.headers``.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "This request's id (yours if you sent a valid X-Request-ID); quote it"
+        " when reporting a problem. On every response.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "ETag": {
+        "description": "The representation's version; send it back as If-Match (writes) or"
+        " If-None-Match (GET, for a 304).",
+        "schema": {"type": "string", "examples": ['"3"']},
+    },
+    "Location": {
+        "description": "The URL path of the created resource.",
+        "schema": {"type": "string", "examples": ["/v1/deals/5f0c6a4e-…"]},
+    },
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the"
+        " same Idempotency-Key and body (nothing was done again); absent otherwise.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    },
+}
+
+
+def _header_refs(*names: str) -> dict[str, dict[str, str]]:
+    unknown = set(names) - RESPONSE_HEADERS.keys()
+    assert not unknown, f"declare {unknown} in RESPONSE_HEADERS"
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+
+
+def sends_headers(status: int, *names: str) -> dict[int | str, dict[str, Any]]:
+    """A ``responses=`` entry: the route's ``status`` response carries these headers (one of
+    RESPONSE_HEADERS each) that the route sets itself, e.g. ``sends_headers(201, "Location")``.
+    The ones the server sends by rule are declared by :func:`_declare_headers`."""
+    return {status: {"headers": _header_refs(*names)}}
+
+
+def _declare_headers(schema: dict[str, Any]) -> None:
+    """Declare the headers the server sends by rule: X-Request-ID on every response (the
+    request-id middleware), Retry-After on every 429, ETag on every JSON GET 200 (the
+    conditional-GET middleware), Idempotent-Replayed on money requests' successes."""
+    schema.setdefault("components", {})["headers"] = RESPONSE_HEADERS
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            money = any(
+                parameter["name"] == "Idempotency-Key"
+                for parameter in operation.get("parameters", [])
+            )
+            for status, response in operation.get("responses", {}).items():
+                headers = response.setdefault("headers", {})
+                names = ["X-Request-ID"]
+                if status == "429":
+                    names.append("Retry-After")
+                if status[:1] == "2" and money:
+                    names.append("Idempotent-Replayed")
+                if (
+                    method == "get"
+                    and status == "200"
+                    and "application/json" in response.get("content", {})
+                ):
+                    names.append("ETag")
+                for name, ref in _header_refs(*names).items():
+                    headers.setdefault(name, ref)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -131,6 +204,7 @@ def install_openapi(app: FastAPI) -> None:
             )
             _require_headers(schema)
             _problemize(schema)
+            _declare_headers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

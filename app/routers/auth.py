@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Form, Query, Response, status
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.core.security import Role
@@ -109,7 +110,7 @@ async def get_me(session: SessionDep, principal: CurrentPrincipal) -> auth_servi
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **sends_headers(201, "Location")},
 )
 async def create_user(
     body: UserCreate, session: SessionDep, principal: CurrentPrincipal, response: Response

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.models.catalog import CatalogHistory, CatalogStatus, HistoryAction
 from app.routers.deps import (
@@ -206,11 +207,12 @@ def add_item_routes(
             session, spec, principal=principal, item_id=item_id, limit=limit, cursor=cursor
         )
 
-    writes = problem_responses(401, 403, 404, 409, 412, 422)
+    writes = {**problem_responses(401, 403, 404, 409, 412, 422), **sends_headers(200, "ETag")}
     # path, method, endpoint, status, response model, errors, operation, description
     routes: list[tuple[str, str, Any, int, Any, Any, str, str]] = [
         ("", "POST", create_item, status.HTTP_201_CREATED, read,
-         problem_responses(401, 403, 409, 422), f"create_{noun}",
+         {**problem_responses(401, 403, 409, 422), **sends_headers(201, "Location", "ETag")},
+         f"create_{noun}",
          f"Create a {label} as a draft, owned by your organization."),
         ("/{item_id}", "GET", get_item, status.HTTP_200_OK, read,
          problem_responses(404, 422), f"get_{noun}",

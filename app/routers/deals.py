@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Body, Query, status
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.models.deals import Deal, DealStatus
@@ -24,7 +25,7 @@ MONEY_ERRORS = problem_responses(400, 401, 403, 404, 409, 422)
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DealRead,
-    responses=MONEY_ERRORS,
+    responses={**MONEY_ERRORS, **sends_headers(201, "Location")},
 )
 async def create_deal(body: DealCreate, money: MoneyRequest, settings: SettingsDep) -> DealRead:
     """Open a deal for a published technology (scope deals:write; the buyer's members or

@@ -8,6 +8,7 @@ from fastapi import Body, Depends, Query, Response, status
 from pydantic import AwareDatetime
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.models.catalog import CatalogHistory
@@ -42,7 +43,7 @@ DemandQueryDep = Annotated[
         )
     ),
 ]
-WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422)
+WRITE_ERRORS = {**problem_responses(401, 403, 404, 409, 412, 422), **sends_headers(200, "ETag")}
 
 
 def _with_etag(response: Response, demand: Any) -> Any:
@@ -82,7 +83,7 @@ async def list_demands(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=DemandRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **sends_headers(201, "Location", "ETag")},
 )
 async def create_demand(
     body: DemandCreate, session: SessionDep, principal: CurrentPrincipal, response: Response

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.models.orgs import Organization, OrganizationKind
@@ -26,7 +27,7 @@ router = PrefixRouter(prefix="/v1/organizations", tags=["organizations"])
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=OrganizationRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **sends_headers(201, "Location")},
 )
 async def create_organization(
     body: OrganizationCreate, session: SessionDep, principal: CurrentPrincipal, response: Response

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query, status
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
@@ -38,7 +39,10 @@ LIST_ERRORS = problem_responses(400, 401, 403, 422)
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model=PayoutRead, responses=MONEY_ERRORS
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PayoutRead,
+    responses={**MONEY_ERRORS, **sends_headers(201, "Location")},
 )
 async def create_payout(body: PayoutCreate, money: MoneyRequest) -> PayoutRead:
     """Pay out part or all of an organization's payable balance to its bank (operators)."""

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Body, Query, Response, status
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT
 from app.core.routing import PrefixRouter
 from app.models.demands import Proposal, ProposalStatus
@@ -37,7 +38,7 @@ def _milestones(body: ProposalCreate | ProposalUpdate) -> tuple[deals_service.Mi
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ProposalRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **sends_headers(201, "Location")},
 )
 async def submit_proposal(
     demand_id: uuid.UUID,

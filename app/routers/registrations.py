@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Header, Query, Response
 
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT
 from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
@@ -39,7 +40,9 @@ def _with_etag(response: Response, registration: Registration) -> Registration:
 
 
 @deal_registration_router.get(
-    "", response_model=RegistrationRead, responses=problem_responses(401, 404, 422)
+    "",
+    response_model=RegistrationRead,
+    responses={**problem_responses(401, 404, 422), **sends_headers(200, "ETag")},
 )
 async def get_deal_registration(
     deal_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal, response: Response
@@ -52,7 +55,9 @@ async def get_deal_registration(
 
 
 @deal_registration_router.put(
-    "", response_model=RegistrationRead, responses=problem_responses(401, 403, 404, 409, 412, 422)
+    "",
+    response_model=RegistrationRead,
+    responses={**problem_responses(401, 403, 404, 409, 412, 422), **sends_headers(200, "ETag")},
 )
 async def file_deal_registration(
     deal_id: uuid.UUID,
@@ -82,7 +87,9 @@ async def file_deal_registration(
 
 
 @deal_registration_router.post(
-    "/grant", response_model=RegistrationRead, responses=problem_responses(401, 403, 404, 409, 422)
+    "/grant",
+    response_model=RegistrationRead,
+    responses={**problem_responses(401, 403, 404, 409, 422), **sends_headers(200, "ETag")},
 )
 async def grant_deal_registration(
     deal_id: uuid.UUID,

@@ -8,6 +8,7 @@ from fastapi import Query, Response, status
 
 from app.core.config import Environment
 from app.core.errors import problem_responses
+from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.models.subscriptions import DeliveryAttempt, Event, Subscription
@@ -38,7 +39,7 @@ def _shown_once(found: subscriptions_service.WithSecret) -> SubscriptionWithSecr
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SubscriptionWithSecret,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **sends_headers(201, "Location")},
 )
 async def create_subscription(
     body: SubscriptionCreate,
