@@ -14,6 +14,7 @@ from openapi_spec_validator import validate
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.errors import _HTTP_CODES, PROBLEM_CODES, AppError
 from app.routers.money import IdempotentRequest
 from tests import builders
 from tests.catalog.cases import case_named
@@ -290,3 +291,79 @@ async def test_headers_a_route_sets_are_declared(
         assert response.status_code == 200, response.text
         assert "etag" in response.headers
         check(method, path, response)
+
+
+# --- enumerations are enums ------------------------------------------------------------------
+
+APP = Path(__file__).parents[1] / "app"
+#: ``code = "…"``, ``code="…"`` and ``frozen_code="…"`` (a code given to a service's workflow).
+RAISED_CODE = re.compile(r"\b\w*code\s*=\s*\"([a-z][a-z0-9_]*)\"")
+
+
+def _codes_in_source() -> set[str]:
+    """Every code literal in the served app (the demo generator and the CLI answer no HTTP)."""
+    codes: set[str] = set()
+    for source in APP.rglob("*.py"):
+        if source.relative_to(APP).parts[0] in ("demo", "cli.py"):
+            continue
+        codes |= set(RAISED_CODE.findall(source.read_text(encoding="utf-8")))
+    return codes
+
+
+def _subclasses(cls: type) -> set[type]:
+    return {cls, *(c for sub in cls.__subclasses__() for c in _subclasses(sub))}
+
+
+async def test_every_problem_code_the_server_sends_is_in_the_enum(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    enum = set(schema["components"]["schemas"]["Problem"]["properties"]["code"]["enum"])
+    assert enum == PROBLEM_CODES
+    raised = _codes_in_source()
+    assert len(raised) > 80, raised
+    assert not raised - enum, f"add {sorted(raised - enum)} to PROBLEM_CODES in app/core/errors.py"
+    served_errors = [c for c in _subclasses(AppError) if not c.__module__.startswith("app.demo")]
+    assert not {c.code for c in served_errors} - enum
+    assert set(_HTTP_CODES.values()) <= enum
+    for path, method, operation in _operations(schema):
+        for status, response in operation["responses"].items():
+            problem = response.get("content", {}).get("application/problem+json", {})
+            example = problem.get("example")
+            if example:
+                assert example["code"] in enum, (method, path, status)
+
+
+async def test_sort_is_an_enum_on_every_list_that_takes_it(client: AsyncClient) -> None:
+    schema = await _schema(client)
+    sorted_lists = {}
+    for path, _, operation in _operations(schema):
+        for parameter in operation.get("parameters", []):
+            if parameter["name"] == "sort":
+                [choices] = [s["enum"] for s in parameter["schema"]["anyOf"] if "enum" in s]
+                sorted_lists[path] = set(choices)
+    for path in ("/v1/technologies", "/v1/talents", "/v1/ip-assets", "/v1/financial-products"):
+        assert sorted_lists[path] == {"relevance", "newest", "oldest"}, path
+    assert sorted_lists["/v1/demands"] == {"relevance", "newest", "oldest"}
+    assert sorted_lists["/v1/policies"] == {"relevance", "newest", "oldest", "issued"}
+
+
+async def test_every_returned_status_is_an_enum(client: AsyncClient) -> None:
+    """A ``status`` (or ``…_status``) property is an enum (or a const), never a free string."""
+    schema = await _schema(client)
+    checked = 0
+    for name, model in schema["components"]["schemas"].items():
+        for field, prop in model.get("properties", {}).items():
+            if field != "status" and not field.endswith("_status"):
+                continue
+            if name == "Problem":  # the HTTP status, an integer
+                continue
+            options = prop.get("anyOf", [prop])
+            for option in options:
+                resolved = _resolve(schema, option)
+                assert (
+                    resolved.get("type") == "null" or "enum" in resolved or "const" in resolved
+                ), (
+                    name,
+                    field,
+                )
+            checked += 1
+    assert checked >= 15, checked

@@ -19,6 +19,38 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:innoshare:problem:"
 
 
+#: Every ``code`` a problem document can carry: the stable part of an error, for programs to
+#: branch on (the ``Problem`` schema's enum). A new code is added here in the change that
+#: first raises it; tests/test_openapi.py fails on a code raised in ``app/`` but missing here.
+PROBLEM_CODES = frozenset(
+    """
+    account_disabled already_invited already_reversed api_key_expired api_key_rate_limited
+    bad_entry bad_request batch_too_large buyer_not_enterprise buyer_required concurrent_update
+    conflict content_too_large cors_rejected credit_code_taken database_unavailable
+    deadline_not_later deadline_passed deal_not_settled deal_subject_required
+    demand_not_editable email_taken empty_period empty_query entry_is_reversal
+    entry_not_reversible expiry_in_past external_id_taken forbidden forbidden_field
+    forbidden_role gross_is_not_the_price idempotency_key_in_flight idempotency_key_invalid
+    idempotency_key_required idempotency_key_reused illegal_transition import_conflict
+    import_rejected insufficient_funds internal_error invalid_api_key invalid_authorization
+    invalid_credentials invalid_credit_code invalid_cursor invalid_item invalid_refresh_token
+    invalid_token item_withdrawn match_type_not_fitting member_without_org method_not_allowed
+    migrations_pending milestones_do_not_add_up missing_scope no_organization no_webhook_target
+    non_technical_costs_above_amount not_a_party not_acceptable not_author not_found not_member
+    not_owner not_proposer not_ready not_your_org organization_required own_account own_demand
+    owner_required precondition_failed price_above_budget proposal_exists proposals_sealed
+    rate_limited receipt_number_taken refresh_token_expired refresh_token_reused
+    registered_before_signing registered_in_future registration_number_taken
+    relevance_without_q review_exists review_locked revision_limit_reached scope_not_grantable
+    self_deal signed_in_future solution_not_allowed solution_required staff_only stale_etag
+    sub_kind_not_in_category sub_kind_required subscription_disabled token_expired
+    too_many_sign_in_failures too_many_subscriptions unauthorized unbalanced_entry
+    unknown_milestone unknown_organization unknown_technology unsupported_media_type
+    validation_error webhook_target_refused wrong_owner_kind
+    """.split()
+)
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(description="Path of the offending input, e.g. ['body', 'name'].")
     message: str
@@ -32,7 +64,12 @@ class Problem(BaseModel):
     title: str = Field(examples=["Not Found"])
     status: int = Field(examples=[404])
     detail: str = Field(examples=["Organization 0b7c… does not exist."])
-    code: str = Field(examples=["not_found"])
+    code: str = Field(
+        examples=["not_found"],
+        description="Stable, for programs to branch on; one of a fixed list (new ones come"
+        " with new features: treat an unknown code by its status).",
+        json_schema_extra={"enum": sorted(PROBLEM_CODES)},
+    )
     request_id: str | None = None
     errors: list[FieldError] | None = None
 
@@ -276,7 +313,7 @@ _EXAMPLE_CODES = {
     413: ("content_too_large", "The request body is larger than 4194304 bytes."),
     422: ("validation_error", "The request is not valid: body.name."),
     429: ("rate_limited", "Too many failed sign-ins; retry later."),
-    503: ("unavailable", "The database is not reachable."),
+    503: ("database_unavailable", "The database is not reachable."),
 }
 
 
@@ -284,7 +321,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` entries documenting problem documents for these statuses."""
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        code, detail = _EXAMPLE_CODES.get(status, ("error", HTTPStatus(status).description))
+        code, detail = _EXAMPLE_CODES[status]
         documented[status] = {
             "model": Problem,
             "description": HTTPStatus(status).phrase,

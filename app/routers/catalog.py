@@ -2,9 +2,9 @@
 update, publish, withdraw, history) built once for a catalog's spec and schemas."""
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from pydantic import AwareDatetime, TypeAdapter
@@ -31,10 +31,17 @@ IfMatch = Annotated[
 ]
 
 
+#: The orders every catalog (and demands) knows; a catalog may add its own (CatalogSpec.sorts).
+SORTS = ("relevance", "newest", "oldest")
+
+
 def query_parameters(
-    statuses: type[StrEnum], status_help: str
+    statuses: type[StrEnum], status_help: str, *, sorts: Iterable[str] = ()
 ) -> Callable[..., Awaitable[CatalogQuery]]:
-    """The list parameters every catalog takes, ``status`` being one of ``statuses``."""
+    """The list parameters every catalog takes, ``status`` being one of ``statuses`` and
+    ``sort`` one of SORTS and ``sorts`` (an enum in the schema)."""
+    sort_names = (*SORTS, *sorts)
+    sort_type: Any = Literal[sort_names]  # an enum in the schema, built per catalog
 
     async def catalog_query(
         index: SearchIndexDep,
@@ -59,11 +66,10 @@ def query_parameters(
         created_from: Annotated[AwareDatetime | None, Query()] = None,
         created_to: Annotated[AwareDatetime | None, Query()] = None,
         sort: Annotated[
-            str | None,
+            sort_type | None,
             Query(
-                max_length=20,
-                description="relevance (default with q), newest (default without), oldest, or one"
-                " of the catalog's own orders.",
+                description="relevance (default with q; needs q), newest (default without),"
+                " oldest, or one of the catalog's own orders.",
             ),
         ] = None,
         facets: Annotated[

@@ -1,5 +1,7 @@
 """Shapes of the operations endpoints."""
 
+from typing import Literal
+
 from pydantic import ConfigDict
 
 from app.schemas.base import Schema
@@ -10,7 +12,7 @@ class Liveness(Schema):
         json_schema_extra={"examples": [{"status": "ok", "version": "0.1.0"}]}
     )
 
-    status: str
+    status: Literal["ok"]
     version: str
 
 
@@ -21,6 +23,6 @@ class ReadinessRead(Schema):
         }
     )
 
-    status: str
-    database: str
+    status: Literal["ready"]
+    database: Literal["ok"]
     migrations: str
