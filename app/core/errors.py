@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -68,7 +68,7 @@ class Problem(BaseModel):
         examples=["not_found"],
         description="Stable, for programs to branch on; one of a fixed list (new ones come"
         " with new features: treat an unknown code by its status).",
-        json_schema_extra={"enum": sorted(PROBLEM_CODES)},
+        json_schema_extra={"enum": list[JsonValue](sorted(PROBLEM_CODES))},
     )
     request_id: str | None = None
     errors: list[FieldError] | None = None
