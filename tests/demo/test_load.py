@@ -25,6 +25,7 @@ from app.core.config import DEFAULT_FEE_RATE_BP, DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
 from app.core.filters import Everything
 from app.demo import catalogs, load
+from app.demo.accounts import accounts_file
 from app.demo.catalogs import WAN_FEN
 from app.demo.deals import SEED_ACTOR
 from app.demo.organizations import organization_code
@@ -451,7 +452,7 @@ async def test_cli_seeds_once_and_if_empty_does_nothing_after(
     assert "1,000" in first.stdout
     assert "settled volume" in first.stdout
     assert "961700.00 CNY" in first.stdout
-    listing = tmp_path / "var" / "demo-accounts.txt"
+    listing = tmp_path / accounts_file(fresh_database_url)  # var/demo-accounts/…, per database
     assert stat.S_IMODE(listing.stat().st_mode) == 0o600
     written = listing.read_text(encoding="utf-8")
     assert "admin@innoshare.example.org" in written
