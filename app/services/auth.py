@@ -1,5 +1,6 @@
 """Sign-in, token rotation, principals, users and API keys."""
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,7 +104,11 @@ class IssuedApiKey:
 
 
 def _sign_in_keys(email: str, client_address: str) -> tuple[str, str]:
-    return f"sign-in:account:{email}", f"sign-in:address:{client_address}"
+    """The failure counters' keys: the account by a digest of its email (an email of up to
+    254 characters would not fit the key's 200, and the counters need not hold addresses of
+    people), the client by its address."""
+    account = hashlib.sha256(email.encode()).hexdigest()
+    return f"sign-in:account:{account}", f"sign-in:address:{client_address}"
 
 
 async def sign_in(
