@@ -23,12 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench_results import run_header
-from httpx import ASGITransport, AsyncClient
-from relevance import run_backends, seeded
+from relevance import run_backends, seeded, served
 
-from app.core.config import Settings
-from app.core.db import Database, create_engine
-from app.main import create_app
 from tests.matching import gold
 from tests.search import judged
 
@@ -39,23 +35,9 @@ async def measure(url: str) -> tuple[list[gold.Measured], list[str], float]:
     """The gold demands measured, unresolved picks, and the seconds the seed took."""
     async with seeded(url) as seconds:
         ids = await gold.write_gold_demands(url)
-        settings = Settings.model_validate(
-            {
-                "env": "test",
-                "database_url": url,
-                "secret_key": "bench-matching-secret-key-long-enough-0123456789",
-                "log_level": "WARNING",
-            }
-        )
-        database = Database(create_engine(url))
-        app = create_app(settings, database=database)
-        try:
-            transport = ASGITransport(app=app)
-            async with AsyncClient(transport=transport, base_url="http://bench") as client:
-                problems = await gold.unresolved(client)
-                measured = await gold.measure_all(client, ids)
-        finally:
-            await database.dispose()
+        async with served(url) as client:
+            problems = await gold.unresolved(client)
+            measured = await gold.measure_all(client, ids)
     return measured, problems, seconds
 
 

@@ -95,26 +95,33 @@ async def seeded(url: str) -> AsyncIterator[float]:
             await asyncio.to_thread(_alembic, url, alembic_command.downgrade, "base")
 
 
+@asynccontextmanager
+async def served(url: str) -> AsyncIterator[AsyncClient]:
+    """The app on the database at ``url``, in this process, and a client to it (both quality
+    benchmarks measure through it)."""
+    settings = Settings.model_validate(
+        {
+            "env": "test",
+            "database_url": url,
+            "secret_key": "bench-quality-secret-key-long-enough-0123456789",
+            "log_level": "WARNING",
+        }
+    )
+    database = Database(create_engine(url))
+    app = create_app(settings, database=database)
+    try:
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://bench") as client:
+            yield client
+    finally:
+        await database.dispose()
+
+
 async def measure(url: str) -> tuple[list[judged.Score], list[str], float]:
     """Scores, unresolved judged names, and the seconds the seed took, on one backend."""
-    async with seeded(url) as seconds:
-        settings = Settings.model_validate(
-            {
-                "env": "test",
-                "database_url": url,
-                "secret_key": "bench-relevance-secret-key-long-enough-0123456789",
-                "log_level": "WARNING",
-            }
-        )
-        database = Database(create_engine(url))
-        app = create_app(settings, database=database)
-        try:
-            transport = ASGITransport(app=app)
-            async with AsyncClient(transport=transport, base_url="http://bench") as client:
-                problems = await judged.unresolved(client)
-                scores = await judged.score_queries(client)
-        finally:
-            await database.dispose()
+    async with seeded(url) as seconds, served(url) as client:
+        problems = await judged.unresolved(client)
+        scores = await judged.score_queries(client)
     return scores, problems, seconds
 
 
