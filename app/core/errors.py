@@ -40,10 +40,10 @@ PROBLEM_CODES = frozenset(
     not_owner not_proposer not_ready not_your_org organization_required own_account own_demand
     owner_required precondition_failed price_above_budget proposal_exists proposals_sealed
     rate_limited receipt_number_taken refresh_token_expired refresh_token_reused
-    registered_before_signing registered_in_future registration_number_taken
-    relevance_without_q review_exists review_locked revision_limit_reached scope_not_grantable
-    self_deal signed_in_future solution_not_allowed solution_required staff_only stale_etag
-    sub_kind_not_in_category sub_kind_required subscription_disabled token_expired
+    registered_before_signing registered_in_future registration_number_taken relevance_without_q
+    review_exists review_locked revision_limit_reached scope_not_grantable self_deal
+    self_invitation signed_in_future solution_not_allowed solution_required staff_only
+    stale_etag sub_kind_not_in_category sub_kind_required subscription_disabled token_expired
     too_many_sign_in_failures too_many_subscriptions unauthorized unbalanced_entry
     unknown_milestone unknown_organization unknown_technology unsupported_media_type
     validation_error webhook_target_refused wrong_owner_kind
