@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import _HTTP_CODES, PROBLEM_CODES, AppError
+from app.core.security import Role
 from app.routers.money import IdempotentRequest
 from tests import builders
 from tests.catalog.cases import case_named
@@ -367,3 +368,88 @@ async def test_every_returned_status_is_an_enum(client: AsyncClient) -> None:
                 )
             checked += 1
     assert checked >= 15, checked
+
+
+# --- conditional GETs (304) ------------------------------------------------------------------
+
+
+async def test_every_get_that_can_answer_304_declares_it(client: AsyncClient) -> None:
+    """The conditional-GET middleware answers 304 on every GET 200 but a streamed one: each of
+    them declares the 304 (with its ETag) in the one rule of app/core/openapi.py."""
+    schema = await _schema(client)
+    gets = [(path, op) for path, method, op in _operations(schema) if method == "get"]
+    streamed = [path for path, op in gets if op.get("x-streamed")]
+    assert streamed == ["/v1/ledger/export"]
+    for path, operation in gets:
+        responses = operation["responses"]
+        if path in streamed:
+            assert "304" not in responses, path
+            assert "ETag" not in responses["200"]["headers"], path
+            continue
+        assert "304" in responses, path
+        assert "content" not in responses["304"], path  # a 304 has no body
+        assert {"ETag", "X-Request-ID"} <= set(responses["304"]["headers"]), path
+        assert "ETag" in responses["200"]["headers"], path
+        assert list(responses) == sorted(responses), path  # 304 between successes and errors
+
+
+async def test_real_conditional_gets_answer_304_where_declared(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Every GET that needs no path parameter, asked again with the ETag it answered, gets a
+    bodiless 304 exactly when its schema says it can; a streamed export gets neither."""
+    schema = await _schema(client)
+    admin = await builders.actor(session, settings, role=Role.admin)
+    auditor = await builders.actor(session, settings, role=Role.auditor)
+    checked = []
+    for path, method, operation in _operations(schema):
+        if method != "get" or "{" in path:
+            continue
+        headers = auditor.headers if path.startswith("/v1/ledger") else admin.headers
+        first = await client.get(path, headers=headers)
+        if first.status_code != 200:
+            continue
+        declared = "304" in operation["responses"]
+        etag = first.headers.get("etag")
+        assert (etag is not None) == declared, (path, etag)
+        if etag is None:
+            continue
+        again = await client.get(path, headers={**headers, "If-None-Match": etag})
+        if again.status_code == 200:  # a figure of "now" moved on: a new version
+            assert again.headers["etag"] != etag, path
+            continue
+        assert again.status_code == 304, (path, again.status_code)
+        assert again.content == b"", path
+        assert again.headers["etag"] == etag, path
+        checked.append(path)
+    assert len(checked) >= 15, checked
+    as_of = {"as_of": "2020-05-31"}
+    first = await client.get("/v1/stats/overview", params=as_of)
+    again = await client.get(
+        "/v1/stats/overview", params=as_of, headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
+    export = await client.get(
+        "/v1/ledger/export", params={"format": "csv"}, headers=auditor.headers
+    )
+    assert export.status_code == 200
+    assert "etag" not in export.headers
+
+
+# --- the client guide names real codes -------------------------------------------------------
+
+API_CONVENTIONS = Path(__file__).parents[1] / "docs" / "api-conventions.md"
+ERROR_ROW = re.compile(r"^\| (\d{3}) \| (.*) \|$")
+
+
+def test_every_code_the_client_guide_lists_is_one_the_server_sends() -> None:
+    """docs/api-conventions.md's table of error codes names only codes in PROBLEM_CODES (what
+    a field of the problem is called, in "(with `…`)", is not a code)."""
+    listed: dict[str, str] = {}
+    for line in API_CONVENTIONS.read_text(encoding="utf-8").splitlines():
+        row = ERROR_ROW.match(line)
+        if row:
+            codes = re.sub(r"\(with [^)]*\)", "", row.group(2))
+            listed |= dict.fromkeys(re.findall(r"`([a-z][a-z0-9_]*)`", codes), row.group(1))
+    assert len(listed) > 60, listed
+    assert not listed.keys() - PROBLEM_CODES, {c: listed[c] for c in listed.keys() - PROBLEM_CODES}

@@ -164,13 +164,38 @@ def sends_headers(status: int, *names: str) -> dict[int | str, dict[str, Any]]:
     return {status: {"headers": _header_refs(*names)}}
 
 
+#: The 304 of a conditional GET (``ConditionalGetMiddleware``): no body, the ETag again.
+NOT_MODIFIED: dict[str, Any] = {
+    "description": "Not Modified: If-None-Match names the current ETag; no body (keep the copy"
+    " you have).",
+}
+
+
+def _status_order(item: tuple[str, Any]) -> str:
+    return item[0] if item[0][:1].isdigit() else "9" + item[0]
+
+
+#: ``openapi_extra=`` of a GET whose body streams: the conditional-GET middleware passes a
+#: stream through untouched (it would have to hold the whole body to hash it), so such a GET
+#: carries no derived ETag and never answers 304. The mark stays in the schema for clients.
+STREAMED: dict[str, Any] = {"x-streamed": True}
+
+
 def _declare_headers(schema: dict[str, Any]) -> None:
     """Declare the headers the server sends by rule: X-Request-ID on every response (the
-    request-id middleware), Retry-After on every 429, ETag on every JSON GET 200 (the
-    conditional-GET middleware), Idempotent-Replayed on money requests' successes."""
+    request-id middleware), Retry-After on every 429, Idempotent-Replayed on money requests'
+    successes, and, from the conditional-GET middleware, ETag on every GET 200 that is not
+    streamed and the 304 that such a GET answers to a matching If-None-Match."""
     schema.setdefault("components", {})["headers"] = RESPONSE_HEADERS
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
+            responses = operation.get("responses", {})
+            conditional = method == "get" and not operation.get("x-streamed", False)
+            if conditional and "200" in responses:
+                # after the successes, before the errors, as a reader expects it
+                operation["responses"] = responses = dict(
+                    sorted({**responses, "304": dict(NOT_MODIFIED)}.items(), key=_status_order)
+                )
             money = any(
                 parameter["name"] == "Idempotency-Key"
                 for parameter in operation.get("parameters", [])
@@ -182,11 +207,7 @@ def _declare_headers(schema: dict[str, Any]) -> None:
                     names.append("Retry-After")
                 if status[:1] == "2" and money:
                     names.append("Idempotent-Replayed")
-                if (
-                    method == "get"
-                    and status == "200"
-                    and "application/json" in response.get("content", {})
-                ):
+                if conditional and status in ("200", "304"):
                     names.append("ETag")
                 for name, ref in _header_refs(*names).items():
                     headers.setdefault(name, ref)
