@@ -1,12 +1,17 @@
-"""Time: the current instant (always timezone-aware UTC), and the calendar periods an instant
-falls in, in a time zone's calendar: month ``2020-05``, quarter ``2020-Q2``, year ``2020``.
+"""Time: the current instant (always timezone-aware UTC), the days and instants a request
+names, and the calendar periods an instant falls in, in a time zone's calendar: month
+``2020-05``, quarter ``2020-Q2``, year ``2020``.
+
+One convention everywhere: a day is a day of the platform's calendar (``INNOSHARE_TIMEZONE``,
+Asia/Shanghai), from its local midnight to the next; an instant is an instant, whatever offset
+it was written with; and every instant the API answers is in UTC (``…Z``).
 
 The one definition of those periods, in Python and in SQL for each backend: PostgreSQL has time
 zones in SQL, SQLite gets this module's Python as a function of every connection
 (:func:`register_sqlite_calendar`), so both label an instant alike.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +20,37 @@ from sqlalchemy import ColumnElement, ColumnExpressionArgument, DateTime, String
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+def day_start(value: date | datetime | None, zone: str) -> datetime | None:
+    """A period's ``from``, in UTC: the instant given, or the local midnight that starts the
+    day."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if value is not None else None
+    return datetime.combine(value, time.min, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def day_end(value: date | datetime | None, zone: str) -> datetime | None:
+    """A period's ``to`` (exclusive), in UTC: the instant given, or the local midnight after
+    the day."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(UTC) if value is not None else None
+    return day_start(value + timedelta(days=1), zone)
+
+
+def moment(as_of: date | datetime | None, zone: str) -> datetime:
+    """An ``as_of``, in UTC: now, the instant given, or the last microsecond of the day given
+    (so a day counts everything that happened on it, to 23:59:59.999999 local time)."""
+    if as_of is None:
+        return utcnow()
+    if isinstance(as_of, datetime):
+        return as_of.astimezone(UTC)
+    end = day_end(as_of, zone)
+    assert end is not None
+    return end - ONE_MICROSECOND
 
 
 #: Months in each calendar unit: the units a period can be.

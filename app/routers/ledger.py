@@ -2,13 +2,12 @@
 reversal of an entry (operators)."""
 
 import uuid
-from datetime import datetime, time, timedelta
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 
+from app.core.calendar import day_end, day_start, moment
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
@@ -32,26 +31,11 @@ from app.services.ledger import entries as ledger_entries
 from app.services.ledger import export as ledger_export
 from app.services.ledger import totals as ledger_totals
 from app.services.ledger import verify as ledger_verify
-from app.services.stats import moment
 
 router = PrefixRouter(prefix="/v1/ledger", tags=["ledger"])
 
 Auditor = Annotated[Principal, Depends(RequireScope(Scope.ledger_read))]
 READ_ERRORS = problem_responses(400, 401, 403, 422)
-
-
-def day_start(value: DayOrTime | None, zone: str) -> datetime | None:
-    """A ``from``: the time given, or the start of the day given (platform time zone)."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.combine(value, time.min, tzinfo=ZoneInfo(zone))
-
-
-def day_end(value: DayOrTime | None, zone: str) -> datetime | None:
-    """A ``to`` (exclusive): the time given, or the end of the day given."""
-    if value is None or isinstance(value, datetime):
-        return value
-    return datetime.combine(value + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
 
 
 FromQuery = Annotated[

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, status
 
+from app.core.calendar import day_end, day_start
 from app.core.errors import problem_responses
 from app.core.openapi import sends_headers
 from app.core.pagination import DEFAULT_LIMIT, Page
@@ -14,7 +15,7 @@ from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
 from app.models.payouts import Payout, PayoutStatus, TaxRemittance
 from app.routers.deps import CurrentPrincipal, Cursor, Limit, RequireScope, SessionDep, SettingsDep
-from app.routers.ledger import FromQuery, ToQuery, day_end, day_start
+from app.routers.ledger import FromQuery, ToQuery
 from app.routers.money import MoneyRequest
 from app.schemas.payouts import (
     PERIOD_PATTERN,

@@ -6,14 +6,13 @@ and a hidden demand counts for nobody while it is hidden.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.calendar import utcnow
+from app.core.calendar import moment
 from app.models.catalog import CatalogItem
 from app.models.deals import Deal
 from app.models.demands import Demand, DemandKind, Proposal
@@ -60,16 +59,6 @@ class Overview:
     """(demand, provider) pairs shown as a match by then (app/services/matching.py)."""
     introductions: int
     """Of those pairs, the ones whose provider then proposed to the demand (by then)."""
-
-
-def moment(as_of: date | datetime | None, zone: str) -> datetime:
-    """A point in time: now, the given time, or the end of the given day in ``zone``."""
-    if as_of is None:
-        return utcnow()
-    if isinstance(as_of, datetime):
-        return as_of
-    next_midnight = datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=ZoneInfo(zone))
-    return next_midnight - timedelta(microseconds=1)
 
 
 async def _published(session: AsyncSession, model: type[CatalogItem], at: datetime) -> int:

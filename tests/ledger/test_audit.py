@@ -503,6 +503,39 @@ async def balance(client: AsyncClient, book: Book, code: str, as_of: str | None 
     return str(body["balance"])
 
 
+async def test_a_day_is_the_platform_calendar_day_in_stats_and_balances(
+    client: AsyncClient, book: Book
+) -> None:
+    """D4 was settled at 2020-06-30T15:30Z, 23:30 in Shanghai: ``as_of=2020-06-30`` counts it
+    in the headline figures and the balances, as the totals ``to=2020-06-30`` do; the instant
+    before does not; and every echoed ``as_of`` is UTC."""
+
+    async def overview(as_of: str) -> dict[str, Any]:
+        got = await client.get("/v1/stats/overview", params={"as_of": as_of})
+        assert got.status_code == 200, got.text
+        return dict(got.json())
+
+    day, before = await overview("2020-06-30"), await overview("2020-06-30T15:29:59.999999Z")
+    assert day["as_of"] == "2020-06-30T15:59:59.999999Z"
+    assert fen(day["transaction_volume"]) - fen(before["transaction_volume"]) == 10_000_00
+    totals = await auditor_get(
+        client, book, "/v1/ledger/totals", **{"from": "2020-01-01", "to": "2020-06-30"}
+    )
+    (group,) = totals.json()["groups"]
+    assert group["transaction_volume"] == day["transaction_volume"]
+    seller = f"org-{book.org('seller_a')}"
+    on_the_day = await auditor_get(
+        client, book, f"/v1/ledger/accounts/{book.accounts[seller]}", as_of="2020-06-30"
+    )
+    assert on_the_day.json()["as_of"] == "2020-06-30T15:59:59.999999Z"
+    assert on_the_day.json()["balance"] == await balance(
+        client, book, seller, "2020-06-30T15:30:00Z"
+    )
+    assert on_the_day.json()["balance"] != await balance(
+        client, book, seller, "2020-06-30T15:29:59Z"
+    )
+
+
 async def test_balances_as_of_any_past_time(
     client: AsyncClient, book: Book, settings: Settings
 ) -> None:

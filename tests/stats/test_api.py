@@ -261,3 +261,21 @@ async def test_as_of_midnight_is_an_instant_not_a_day(client: AsyncClient) -> No
     )
     naive = await client.get("/v1/stats/overview", params={"as_of": "2020-05-31T08:00:00"})
     assert naive.status_code == 422
+
+
+async def test_as_of_is_echoed_in_utc_whatever_was_asked(client: AsyncClient) -> None:
+    """One format for the instant the figures are of: UTC with ``Z`` (as every time the API
+    answers), whether the request named a day (its last microsecond, Shanghai), a time with
+    any offset, or nothing (now)."""
+    asked = {
+        "2020-05-31": "2020-05-31T15:59:59.999999Z",
+        "2020-05-31T23:30:00+08:00": "2020-05-31T15:30:00Z",
+        "2020-05-31T15:30:00Z": "2020-05-31T15:30:00Z",
+        "2020-05-31T10:30:00-05:00": "2020-05-31T15:30:00Z",
+    }
+    for as_of, echoed in asked.items():
+        got = await client.get("/v1/stats/overview", params={"as_of": as_of})
+        assert got.status_code == 200, got.text
+        assert got.json()["as_of"] == echoed, as_of
+    now = (await client.get("/v1/stats/overview")).json()["as_of"]
+    assert now.endswith("Z"), now
