@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 
 from app.core.calendar import day_end, day_start, moment
 from app.core.errors import problem_responses
+from app.core.openapi import STREAMED
 from app.core.pagination import DEFAULT_LIMIT, Page
 from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
@@ -146,14 +147,16 @@ async def get_ledger_totals(
 @router.get(
     "/export",
     response_class=StreamingResponse,
+    openapi_extra=STREAMED,
     responses={
         200: {
-            "description": "The entries of the period, streamed.",
+            "description": "The entries of the period, streamed. Both formats carry the same"
+            " postings with the same days (platform time zone), accounts and signs: the"
+            " platform's books, debit positive, credit negative (docs/api-conventions.md).",
             "content": {
                 "text/csv": {
                     "schema": {"type": "string"},
-                    "example": "entry_id,chain,seq,occurred_at,kind,deal_id,category,line,"
-                    "account,amount,memo,hash\n",
+                    "example": "\ufeff" + ",".join(ledger_export.CSV_HEADER) + "\n",
                 },
                 "text/plain": {
                     "schema": {"type": "string"},
@@ -168,16 +171,30 @@ async def export_ledger(
     db: DatabaseDep,
     settings: SettingsDep,
     _: Auditor,
-    export_format: Annotated[Literal["csv", "beancount"], Query(alias="format")] = "csv",
+    export_format: Annotated[
+        Literal["csv", "beancount"],
+        Query(
+            alias="format",
+            description="csv (one row per posting, text/csv) or beancount (text/plain).",
+        ),
+    ] = "csv",
     start: FromQuery = None,
     end: ToQuery = None,
+    bom: Annotated[
+        bool,
+        Query(
+            description="CSV only: start with the UTF-8 byte order mark, so that Excel (which"
+            " reads a CSV without one in the desktop's code page, GBK on Chinese Windows) shows"
+            " Chinese names right. Programs that do not skip a BOM: bom=false.",
+        ),
+    ] = True,
 ) -> StreamingResponse:
     """The ledger as CSV (one row per posting) or as a Beancount file with balance
     assertions at the end of the period (``bean-check`` accepts it)."""
     zone = settings.timezone
     first, last = day_start(start, zone), day_end(end, zone)
     ledger_entries.check_period(first, last)  # an empty period is a 422 before anything streams
-    chunks = ledger_export.export(db, export_format, start=first, end=last, zone=zone)
+    chunks = ledger_export.export(db, export_format, start=first, end=last, zone=zone, bom=bom)
 
     name = "ledger.csv" if export_format == "csv" else "ledger.beancount"
     media = "text/csv; charset=utf-8" if export_format == "csv" else "text/plain; charset=utf-8"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from httpx import AsyncClient, Response
@@ -37,6 +38,7 @@ from tests.deals.conftest import Clock, Market, fixed_clock, post
 
 BEAN_CHECK = Path(sys.executable).with_name("bean-check")
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
+PLATFORM_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def fen(text: str) -> int:
@@ -169,7 +171,10 @@ async def book(client: AsyncClient, market: Market, session: AsyncSession, clock
     D6 E2←A transfer     40000.00  funded 12-01, settled 2020-12-31T17:00Z = 2021-01-01 01:00
     """
     seller_b = await builders.create_organization(
-        session, name="华中科技成果转化研究院", kind=OrganizationKind.research_institute
+        # a name a CSV must quote: a comma and double quotes
+        session,
+        name='华中科技成果转化研究院（"中试",基地）',
+        kind=OrganizationKind.research_institute,
     )
     technology_b = await builders.published_technology(session, seller_b)
     e2 = await builders.create_organization(
@@ -687,21 +692,33 @@ async def export(client: AsyncClient, book: Book, **params: Any) -> str:
     got = await auditor_get(client, book, "/v1/ledger/export", **params)
     assert "attachment" in got.headers["content-disposition"]
     assert "content-length" not in got.headers  # streamed
+    assert "etag" not in got.headers  # a stream is never held back to be hashed
     media = "text/csv" if params.get("format", "csv") == "csv" else "text/plain"
     assert got.headers["content-type"] == f"{media}; charset=utf-8"
-    return got.text
+    return got.content.decode("utf-8")
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    """The rows of a CSV export as written by default: after the UTF-8 byte order mark."""
+    assert text.startswith("\ufeff"), text[:20]
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+CSV_COLUMNS = (
+    "entry_id,chain,seq,occurred_at,date,kind,deal_id,category,line,account,account_name,"
+    "organization_id,organization_name,amount,currency,memo,hash"
+)
 
 
 async def test_csv_export_has_one_row_per_posting(client: AsyncClient, book: Book) -> None:
     text = await export(client, book, format="csv")
-    rows = list(csv.DictReader(io.StringIO(text)))
-    assert text.splitlines()[0] == (
-        "entry_id,chain,seq,occurred_at,kind,deal_id,category,line,account,amount,memo,hash"
-    )
+    rows = csv_rows(text)
+    assert text.removeprefix("\ufeff").splitlines()[0] == CSV_COLUMNS
     everything = await all_entries(client, book)
     postings = [(e, p) for e in everything for p in e["postings"]]
     assert len(rows) == len(postings)
     codes = {account_id: code for code, account_id in book.accounts.items()}
+    names = beancount_names(book)
     for row, (entry, posting) in zip(rows, postings, strict=True):
         assert row["entry_id"] == entry["id"]
         assert (row["kind"], row["memo"], row["hash"]) == (
@@ -710,26 +727,40 @@ async def test_csv_export_has_one_row_per_posting(client: AsyncClient, book: Boo
             entry["hash"],
         )
         assert instant(row["occurred_at"]) == instant(entry["occurred_at"])
-        assert row["account"] == codes[posting["account_id"]]
-        assert row["amount"] == posting["amount"]
-        assert MONEY.match(row["amount"])
+        assert (
+            row["date"]
+            == instant(entry["occurred_at"]).astimezone(PLATFORM_ZONE).date().isoformat()
+        )
+        code = codes[posting["account_id"]]
+        assert (row["account"], row["account_name"]) == (code, names[code])
+        # the platform's books: the API's posting is what the account receives, so a debit
+        # (money into the bank, out of a payable) is the opposite of it
+        assert fen(row["amount"]) == -fen(posting["amount"])
+        assert row["currency"] == "CNY"
         assert int(row["line"]) == posting["line"]
+    # every organization's payable is named beside its id; the platform's own accounts by none
+    orgs = {
+        book.org(who): getattr(book, who).name for who in ("seller_a", "seller_b", "e1", "e2", "e3")
+    }
+    for row in rows:
+        if row["account"].startswith("org-"):
+            assert row["organization_id"] == row["account"].removeprefix("org-")
+            assert row["organization_name"] == orgs[row["organization_id"]]
+        else:
+            assert row["organization_id"] == row["organization_name"] == ""
+    assert '华中科技成果转化研究院（"中试",基地）' in {row["organization_name"] for row in rows}
+    assert '"华中科技成果转化研究院（""中试"",基地）"' in text  # quoted, quotes doubled
     held: dict[str, int] = {}
     for row in rows:
         held[row["account"]] = held.get(row["account"], 0) + fen(row["amount"])
+    assert sum(held.values()) == 0
     listed = (await auditor_get(client, book, "/v1/ledger/accounts")).json()["items"]
     for account in listed:
-        assert held.get(account["code"], 0) == fen(account["balance"]), account["code"]
+        assert held.get(account["code"], 0) == -fen(account["balance"]), account["code"]
     assert any("冲销" in row["memo"] for row in rows)
 
-    june = list(
-        csv.DictReader(
-            io.StringIO(
-                await export(
-                    client, book, format="csv", **{"from": "2020-06-01", "to": "2020-06-30"}
-                )
-            )
-        )
+    june = csv_rows(
+        await export(client, book, format="csv", **{"from": "2020-06-01", "to": "2020-06-30"})
     )
     assert sorted({row["entry_id"] for row in june}) == sorted(
         e["id"]
@@ -737,7 +768,54 @@ async def test_csv_export_has_one_row_per_posting(client: AsyncClient, book: Boo
     )
     assert len(june) == 2 + 2 + 4  # refund, funding, settlement with net, fee and tax
     empty = await export(client, book, format="csv", **{"from": "2019-01-01", "to": "2019-01-31"})
-    assert empty.splitlines() == [text.splitlines()[0]]
+    assert empty.splitlines() == ["\ufeff" + CSV_COLUMNS]
+
+
+async def test_csv_byte_order_mark_is_the_default_and_can_be_left_out(
+    client: AsyncClient, book: Book
+) -> None:
+    """Excel on Chinese Windows reads a CSV without a BOM as GBK: the mark is there unless a
+    program asks for none; nothing else differs."""
+    with_mark = (await auditor_get(client, book, "/v1/ledger/export", format="csv")).content
+    asked = await auditor_get(client, book, "/v1/ledger/export", format="csv", bom="true")
+    without = await auditor_get(client, book, "/v1/ledger/export", format="csv", bom="false")
+    assert with_mark.startswith(b"\xef\xbb\xbf")
+    assert asked.content == with_mark
+    assert without.content == with_mark.removeprefix(b"\xef\xbb\xbf")
+    assert without.content.startswith(b"entry_id,")
+    assert "华中科技成果转化研究院" in without.content.decode("utf-8")
+    beancount = (await auditor_get(client, book, "/v1/ledger/export", format="beancount")).content
+    assert beancount.startswith(b"option ")  # never a BOM: bean-check reads UTF-8 as it is
+
+
+async def test_csv_and_beancount_agree_posting_by_posting(client: AsyncClient, book: Book) -> None:
+    """The two files of one period hold the same postings: for every entry, the same day,
+    accounts, amounts and signs (Beancount's own reading of its file, against the CSV)."""
+    from beancount import loader
+    from beancount.core.data import Transaction
+
+    for period in ({}, {"from": "2020-04-01", "to": "2020-06-30"}):
+        rows = csv_rows(await export(client, book, format="csv", **period))
+        text = await export(client, book, format="beancount", **period)
+        entries, errors, _ = loader.load_string(text)
+        assert not errors, errors
+        from_beancount = {
+            transaction.meta["entry"]: (
+                transaction.date.isoformat(),
+                sorted((p.account, p.units.number, p.units.currency) for p in transaction.postings),
+            )
+            for transaction in entries
+            if isinstance(transaction, Transaction) and "entry" in transaction.meta
+        }
+        from_csv: dict[str, tuple[str, list[tuple[str, Decimal, str]]]] = {}
+        for row in rows:
+            day, postings = from_csv.setdefault(row["entry_id"], (row["date"], []))
+            assert day == row["date"]
+            postings.append((row["account_name"], Decimal(row["amount"]), row["currency"]))
+        assert from_csv
+        assert {entry: (day, sorted(p)) for entry, (day, p) in from_csv.items()} == from_beancount
+        # and a CSV row holds only what its Beancount posting says: debits positive
+        assert any(Decimal(row["amount"]) > 0 for row in rows if row["account"] == "bank")
 
 
 def bean_check(path: Path) -> subprocess.CompletedProcess[str]:
@@ -985,7 +1063,9 @@ async def test_an_export_reads_one_snapshot_while_entries_are_written(
             pages = 0
             async with db.unit_of_work(write=False) as session:
                 if export_format == "csv":
-                    chunks = ledger_export.export_csv(session, start=None, end=None)
+                    chunks = ledger_export.export_csv(
+                        session, start=None, end=None, zone="Asia/Shanghai"
+                    )
                 else:
                     chunks = ledger_export.export_beancount(
                         session, start=None, end=None, zone="Asia/Shanghai"

@@ -1,10 +1,12 @@
 """The ledger exported for auditors, streamed: CSV (one row per posting) or a Beancount file
-with balance assertions."""
+with balance assertions. Both write the same postings alike: the same days (the platform's
+time zone), accounts and signs (the platform's books: debit positive, credit negative)."""
 
 import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -20,20 +22,31 @@ from app.schemas.base import fen_to_yuan
 from app.services.ledger.entries import list_entries, occurred_within
 
 EXPORT_BATCH = 1000
+#: The CSV's columns: one row per posting. ``date`` is the day in the platform's time zone
+#: (the Beancount transaction's date), ``account_name`` the Beancount account, ``amount`` the
+#: Beancount posting's amount (the platform's books: debit positive, credit negative).
 CSV_HEADER = [
     "entry_id",
     "chain",
     "seq",
     "occurred_at",
+    "date",
     "kind",
     "deal_id",
     "category",
     "line",
     "account",
+    "account_name",
+    "organization_id",
+    "organization_name",
     "amount",
+    "currency",
     "memo",
     "hash",
 ]
+#: What the CSV starts with when asked (``bom=true``, the default): the UTF-8 byte order mark,
+#: by which Excel tells UTF-8 from the desktop's legacy code page (GBK on Chinese Windows).
+UTF8_BOM = "\ufeff"
 
 
 async def hold_snapshot(session: AsyncSession) -> None:
@@ -81,42 +94,95 @@ async def export(
     start: datetime | None,
     end: datetime | None,
     zone: str,
+    bom: bool = True,
 ) -> AsyncIterator[bytes]:
     """The export as it streams out, read in a read session of its own (the response is
     sent while it is read)."""
     async with db.unit_of_work(write=False) as session:
         if export_format == "csv":
-            chunks = export_csv(session, start=start, end=end)
+            chunks = export_csv(session, start=start, end=end, zone=zone, bom=bom)
         else:
             chunks = export_beancount(session, start=start, end=end, zone=zone)
         async for chunk in chunks:
             yield chunk.encode()
 
 
+def books_amount(amount_fen: int) -> str:
+    """A posting's amount in the platform's books, as both exports write it: debit positive,
+    credit negative (a ledger posting's amount is what its account receives; an account the
+    platform holds money in is an asset, one it owes from a liability, so the sign flips)."""
+    return fen_to_yuan(-amount_fen)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportAccount:
+    """An account as both exports name it."""
+
+    code: str
+    name: str
+    """Its Beancount account (ASCII)."""
+    organization_id: uuid.UUID | None
+    organization_name: str
+
+
+async def export_accounts(session: AsyncSession) -> dict[uuid.UUID, ExportAccount]:
+    """Every account with its Beancount name and, for an organization's payable, the
+    organization's id and name; in code order."""
+    rows = await session.execute(
+        select(LedgerAccount, Organization.name)
+        .outerjoin(Organization, Organization.id == LedgerAccount.organization_id)
+        .order_by(LedgerAccount.code)
+    )
+    return {
+        account.id: ExportAccount(
+            code=account.code,
+            name=beancount_account(account),
+            organization_id=account.organization_id,
+            organization_name=org_name or "",
+        )
+        for account, org_name in rows.all()
+    }
+
+
 async def export_csv(
-    session: AsyncSession, *, start: datetime | None, end: datetime | None
+    session: AsyncSession,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    zone: str,
+    bom: bool = True,
 ) -> AsyncIterator[str]:
-    """One row per posting, entries in the order they happened; amounts as decimal strings
-    (CNY), positive for what the account receives."""
+    """One row per posting, entries in the order they happened, with the Beancount file's
+    dates, accounts and signs (:func:`books_amount`), each organization named beside its id;
+    after a byte order mark unless ``bom`` is false."""
     await hold_snapshot(session)
-    codes = dict((await session.execute(select(LedgerAccount.id, LedgerAccount.code))).all())
+    tz = ZoneInfo(zone)
+    accounts = await export_accounts(session)
     buffer = io.StringIO()
+    if bom:
+        buffer.write(UTF8_BOM)
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     async for entry, lines in _entries_with_postings(session, start, end):
         for line, (account_id, amount) in enumerate(lines, start=1):
+            account = accounts[account_id]
             writer.writerow(
                 [
                     entry.id,
                     entry.chain,
                     entry.seq,
                     entry.occurred_at.isoformat(),
+                    entry.occurred_at.astimezone(tz).date().isoformat(),
                     entry.kind.value,
                     entry.deal_id or "",
                     entry.category.value if entry.category else "",
                     line,
-                    codes[account_id],
-                    fen_to_yuan(amount),
+                    account.code,
+                    account.name,
+                    account.organization_id or "",
+                    account.organization_name,
+                    books_amount(amount),
+                    "CNY",
                     entry.memo,
                     entry.hash,
                 ]
@@ -169,16 +235,8 @@ async def export_beancount(
     that the file holds every entry of the period."""
     await hold_snapshot(session)
     tz = ZoneInfo(zone)
-    accounts = (await session.scalars(select(LedgerAccount).order_by(LedgerAccount.code))).all()
-    names = {a.id: beancount_account(a) for a in accounts}
-    org_ids = [a.organization_id for a in accounts if a.organization_id]
-    orgs = dict(
-        (
-            await session.execute(
-                select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))
-            )
-        ).all()
-    )
+    accounts = await export_accounts(session)
+    names = {account_id: account.name for account_id, account in accounts.items()}
     # A balance assertion holds at the start of its day: the day after the period's last day
     # sees every entry of the period (the entries of a period that runs on into the future
     # are dated up to their own day: see below).
@@ -187,20 +245,19 @@ async def export_beancount(
     earliest = await session.scalar(select(func.min(JournalEntry.occurred_at)))
     open_day = min(assertion_day, earliest.astimezone(tz).date() if earliest else assertion_day)
     out = ['option "title" "InnoShare settlement ledger"', 'option "operating_currency" "CNY"', ""]
-    for account in accounts:
-        owner = account.organization_id
-        label = _one_line(orgs.get(owner, account.code) if owner else account.code)
-        out.append(f"{open_day.isoformat()} open {names[account.id]} CNY ; {label}")
+    for account in accounts.values():
+        label = _one_line(account.organization_name or account.code)
+        out.append(f"{open_day.isoformat()} open {account.name} CNY ; {label}")
     out.append("")
     if start is not None:
         held_before = await _balances(session, None, start)
-        opening = [(a, held_before[a.id]) for a in accounts if held_before.get(a.id)]
+        opening = [(a, held_before[a]) for a in accounts if held_before.get(a)]
         if opening:
             # The postings of all accounts sum to zero, so the opening needs no equity leg.
             day = (start - ONE_MICROSECOND).astimezone(tz).date()
             out.append(f'{day.isoformat()} * "opening" "期初余额"')
-            for account, held in opening:
-                out.append(f"  {names[account.id]}  {fen_to_yuan(-held)} CNY")
+            for account_id, held in opening:
+                out.append(f"  {names[account_id]}  {books_amount(held)} CNY")
             out.append("")
     yield "\n".join(out) + "\n"
     chunk: list[str] = []
@@ -212,17 +269,15 @@ async def export_beancount(
         chunk.append(f'  entry: "{entry.id}"')
         chunk.append(f'  hash: "{entry.hash}"')
         for account_id, amount in lines:
-            chunk.append(f"  {names[account_id]}  {fen_to_yuan(-amount)} CNY")
+            chunk.append(f"  {names[account_id]}  {books_amount(amount)} CNY")
         chunk.append("")
         if len(chunk) > 2000:
             yield "\n".join(chunk) + "\n"
             chunk = []
     held_at_end = await _balances(session, None, end)
-    for account in accounts:
-        held = held_at_end.get(account.id, 0)
-        chunk.append(
-            f"{assertion_day.isoformat()} balance {names[account.id]}  {fen_to_yuan(-held)} CNY"
-        )
+    for account_id, name in names.items():
+        held = held_at_end.get(account_id, 0)
+        chunk.append(f"{assertion_day.isoformat()} balance {name}  {books_amount(held)} CNY")
     yield "\n".join(chunk) + "\n"
 
 
