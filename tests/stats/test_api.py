@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -11,6 +11,7 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.calendar import moment
 from app.core.config import DEFAULT_TAX_RATE_BP
 from app.core.db import Database, create_engine
 from app.core.security import Role
@@ -25,7 +26,6 @@ from app.services import catalog as catalog_service
 from app.services import deals as deals_service
 from app.services import technologies as technologies_service
 from app.services.deals import share
-from app.services.stats import moment
 from tests import builders
 from tests.conftest import make_settings
 
@@ -92,10 +92,12 @@ async def test_published_items_count_as_of_a_time(
 
 def test_a_day_means_its_end_in_the_platform_time_zone() -> None:
     end = moment(date(2020, 5, 31), "Asia/Shanghai")
-    assert end.astimezone(UTC) == datetime(2020, 5, 31, 15, 59, 59, 999999, tzinfo=UTC)
+    assert end == datetime(2020, 5, 31, 15, 59, 59, 999999, tzinfo=UTC)
+    assert end.utcoffset() == timedelta(0)  # always UTC
     assert moment(date(2020, 5, 31), "UTC") == datetime(2020, 5, 31, 23, 59, 59, 999999, tzinfo=UTC)
-    exact = datetime(2020, 1, 1, tzinfo=UTC)
-    assert moment(exact, "Asia/Shanghai") is exact
+    exact = datetime(2020, 1, 1, 8, tzinfo=timezone(timedelta(hours=8)))
+    assert moment(exact, "Asia/Shanghai") == exact
+    assert moment(exact, "Asia/Shanghai").tzinfo is UTC
     assert abs(moment(None, "UTC") - datetime.now(UTC)) < timedelta(minutes=1)
 
 
