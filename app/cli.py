@@ -36,7 +36,8 @@ from app.core.errors import AppError
 from app.core.migrations import alembic_config
 from app.core.preflight import DatabaseProblem, check_database, parse_database_url
 from app.core.security import Role, Scope
-from app.demo.accounts import DemoAccounts, accounts_file
+from app.demo.accounts import DemoAccounts, accounts_file, shell_assignments
+from app.demo.accounts import listing as demo_listing
 from app.demo.load import DatabaseNotEmpty, SeedReport, seed_database
 from app.demo.plan import SCALES, ScaleName
 from app.demo.rows import ProgressCallback
@@ -228,7 +229,17 @@ def seed(
 
 
 @cli.command("demo-accounts")
-def demo_accounts() -> None:
+def demo_accounts(
+    shell: Annotated[
+        bool,
+        typer.Option(
+            "--shell",
+            help="Print them as shell assignments (DEMO_PASSWORD, ADMIN_EMAIL, OPERATOR_EMAIL,"
+            ' AUDITOR_EMAIL, PROVIDER_EMAIL, BUYER_EMAIL, PROVIDER_KEY): eval "$(innoshare'
+            ' demo-accounts --shell)".',
+        ),
+    ] = False,
+) -> None:
     """Print the demo accounts and keys that seed wrote for the configured database."""
     url = get_settings().database_url
     try:
@@ -244,7 +255,11 @@ def demo_accounts() -> None:
             err=True,
         )
         raise typer.Exit(code=1)
-    typer.echo(path.read_text(encoding="utf-8"), nl=False)
+    kept = path.read_text(encoding="utf-8")
+    if shell:
+        typer.echo(shell_assignments(kept))
+    else:
+        typer.echo(kept, nl=False)
 
 
 @contextmanager
@@ -318,11 +333,7 @@ def _seed_summary(report: SeedReport) -> str:
 
 
 def _demo_accounts(accounts: DemoAccounts) -> str:
-    lines = [f"demo accounts (password for all: {accounts.password}):"]
-    lines += [f"  {role.value:<10}{email}" for role, email in accounts.users]
-    lines.append("API keys (scope catalog:write) of the partner universities:")
-    lines += [f"  {name}  {key}" for name, key in accounts.api_keys]
-    return "\n".join(lines)
+    return demo_listing(accounts)
 
 
 @cli.command("create-user")

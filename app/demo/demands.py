@@ -229,6 +229,32 @@ class DemandBook:
         )
 
 
+def awaiting_award_owner(book: DemandBook, *, now: datetime) -> uuid.UUID | None:
+    """The demo's buyer: an enterprise whose newest demand that reads closed at ``now``
+    (deadline passed, no decision yet) is visible and holds submitted proposals, so a demo can
+    award one; of those, the one with the most such demands (ties: the smallest id)."""
+    submitted = Counter(
+        p["demand_id"] for p in book.proposals if p["status"] is ProposalStatus.submitted
+    )
+    closed: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for d in book.demands:
+        if d["status"] is DemandStatus.open and d["deadline"] <= now:
+            closed.setdefault(d["owner_id"], []).append(d)
+
+    def awardable(demand: dict[str, Any]) -> bool:
+        return demand["hidden_at"] is None and submitted[demand["id"]] > 0
+
+    candidates = {
+        owner: sum(awardable(d) for d in demands)
+        for owner, demands in closed.items()
+        # the newest first, as a demands list reads by default
+        if awardable(max(demands, key=lambda d: (d["created_at"], d["id"])))
+    }
+    if not candidates:
+        return None
+    return min(candidates, key=lambda owner: (-candidates[owner], str(owner)))
+
+
 # --- times ----------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.calendar import utcnow
 from app.core.errors import Conflict
 from app.core.sql import table_of
 from app.demo import accounts as demo_accounts
@@ -212,6 +213,12 @@ async def seed_database(
             session, rng=rngs["deals"], planned=planned_deals, progress=bar
         )
         await demands.write_proposals(session, demand_book, bar)
+        if demo is not None:
+            buyer = demands.awaiting_award_owner(demand_book, now=utcnow())
+            if buyer is not None:
+                await demo_accounts.add_buyer(
+                    session, organizations=orgs, enterprise_id=buyer, accounts=demo
+                )
         await reviews.write_reviews(
             session, rng=rngs["reviews"], planned=planned_deals, progress=bar
         )
