@@ -1,6 +1,7 @@
 """Each database keeps its own demo accounts, and ``innoshare demo-accounts`` prints them."""
 
 import stat
+import subprocess
 from pathlib import Path
 
 from tests.cli.runner import assert_one_line, innoshare
@@ -33,3 +34,22 @@ def test_demo_accounts_of_an_unseeded_database_is_one_line(tmp_path: Path) -> No
     result = innoshare(f"sqlite:///{tmp_path / 'never.db'}", "demo-accounts", cwd=tmp_path)
     assert_one_line(result, "no demo accounts", "innoshare seed")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_accounts_as_shell_assignments(tmp_path: Path) -> None:
+    url, listing = _seeded(tmp_path, "shell.db")
+    shown = innoshare(url, "demo-accounts", "--shell", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    printed = subprocess.run(
+        ["bash", "-c", f"set -eu -o allexport\n{shown.stdout}\nenv"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    variables = dict(line.split("=", 1) for line in printed.stdout.splitlines() if "=" in line)
+    password = listing.split("password for all: ", 1)[1].split("):", 1)[0]
+    assert variables["DEMO_PASSWORD"] == password
+    for label in ("admin", "operator", "auditor", "provider", "buyer"):
+        assert f"  {label:<10}{variables[f'{label.upper()}_EMAIL']}" in listing
+    assert f"  郑州大学  {variables['PROVIDER_KEY']}\n" in listing
+    assert "(member of 郑州大学)" in listing
