@@ -42,13 +42,13 @@ test-postgres: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check app migrations tests bench
-	$(BIN)/ruff format --check app migrations tests bench
+	$(BIN)/ruff check app tests bench
+	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy
 
 format: $(VENV)/.installed-dev
-	$(BIN)/ruff check --fix app migrations tests bench
-	$(BIN)/ruff format app migrations tests bench
+	$(BIN)/ruff check --fix app tests bench
+	$(BIN)/ruff format app tests bench
 
 migrate: $(VENV)/.installed
 	$(BIN)/innoshare migrate

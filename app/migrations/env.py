@@ -8,6 +8,7 @@ from sqlalchemy.engine import Connection
 
 from app.core.config import get_settings, normalize_database_url
 from app.core.db import create_engine
+from app.core.migrations import migration_lock
 from app.models import Base
 
 config = context.config
@@ -41,6 +42,11 @@ def _sqlite_foreign_keys(connection: Connection, *, on: bool) -> None:
 
 
 def _run(connection: Connection) -> None:
+    with migration_lock(connection):
+        _run_locked(connection)
+
+
+def _run_locked(connection: Connection) -> None:
     _configure(connection)
     # Batch mode rebuilds a SQLite table as a copy and drops the original; with rows in the
     # tables that refer to it (journal entries to deals) SQLite refuses the drop, and a
