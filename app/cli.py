@@ -13,10 +13,13 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import typer
 from alembic import command as alembic_command
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -30,11 +33,17 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.db import Database, create_engine
 from app.core.errors import AppError
 from app.core.migrations import alembic_config
-from app.core.preflight import DatabaseProblem, check_database, parse_database_url
+from app.core.preflight import (
+    ConfigurationProblem,
+    DatabaseProblem,
+    check_database,
+    parse_database_url,
+    settings_problem,
+)
 from app.core.security import Role, Scope
 from app.demo.accounts import DemoAccounts, accounts_file, shell_assignments
 from app.demo.accounts import listing as demo_listing
@@ -53,6 +62,7 @@ payouts_cli = typer.Typer(help="Payouts of organizations' payable balances.", no
 cli.add_typer(payouts_cli, name="payouts")
 T = TypeVar("T")
 _debug = False
+MIN_PASSWORD_LENGTH = 12  # as the API's (app/schemas/auth.py)
 
 
 @cli.callback()
@@ -65,7 +75,7 @@ def _options(
     _debug = debug
 
 
-def _refuse(problem: DatabaseProblem) -> typer.Exit:
+def _refuse(problem: ConfigurationProblem) -> typer.Exit:
     """One line on stderr (the whole traceback with --debug) and exit status 1."""
     if _debug:
         raise problem
@@ -105,14 +115,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[
-        int, typer.Option(envvar="INNOSHARE_WORKERS", help="Worker processes.", min=1)
-    ] = 1,
+        int | None,
+        typer.Option(help="Worker processes (default INNOSHARE_WORKERS, or 1).", min=1),
+    ] = None,
 ) -> None:
     """Serve the API with uvicorn, once the database answers and is migrated (a server on an
     older schema would answer 500 on every route)."""
     import uvicorn
 
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    workers = workers or settings.workers
     _require_database()
+    configure_logging(settings.log_level)  # uvicorn's own lines, before any worker starts
 
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker counts for itself; /metrics adds them up from this directory.
@@ -123,7 +139,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=get_settings().trust_forwarded_for,
+        proxy_headers=settings.trust_forwarded_for,
         log_config=None,
         access_log=False,
         server_header=False,
@@ -181,10 +197,52 @@ def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Upgrade the database schema (to the newest revision by default); on SQLite, create the
-    database file (and its directory) first if missing."""
+    database file (and its directory) first if missing. Processes migrating at once take
+    turns. With INNOSHARE_BOOTSTRAP_ADMIN_EMAIL and _PASSWORD_FILE set, then create that
+    admin if the database has none."""
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    password = _bootstrap_password(settings.bootstrap_admin_password_file)  # before any change
     _require_database(migrated=False, create=True)
-    alembic_command.upgrade(alembic_config(get_settings().database_url), revision)
+    configure_logging(settings.log_level)
+    alembic_command.upgrade(alembic_config(settings.database_url), revision)
     typer.echo(f"database migrated to {revision}")
+    if settings.bootstrap_admin_email is None or password is None:
+        return
+    email = settings.bootstrap_admin_email
+
+    async def work(session: AsyncSession) -> auth_service.Bootstrap:
+        return await auth_service.bootstrap_admin(session, email=email, password=password)
+
+    if _run_in_transaction(work).created:
+        typer.echo(f"created the admin {email} (INNOSHARE_BOOTSTRAP_ADMIN_EMAIL)")
+    else:
+        typer.echo("an admin exists: INNOSHARE_BOOTSTRAP_ADMIN_EMAIL left unused")
+
+
+def _bootstrap_password(path: Path | None) -> str | None:
+    """The bootstrap admin's password from its file (a trailing newline dropped), or a
+    one-line refusal naming the file, never the password."""
+    if path is None:
+        return None
+    try:
+        password = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise _refuse(
+            ConfigurationProblem(
+                f"INNOSHARE_BOOTSTRAP_ADMIN_PASSWORD_FILE {path} cannot be read ({reason})"
+            )
+        ) from error
+    if len(password) < MIN_PASSWORD_LENGTH or not password.strip():
+        raise _refuse(
+            ConfigurationProblem(
+                f"INNOSHARE_BOOTSTRAP_ADMIN_PASSWORD_FILE {path} holds too weak a password:"
+                f" the admin's needs at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        )
+    return password
 
 
 @cli.command()
@@ -365,9 +423,11 @@ def create_user(
     elif password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     secret: str = password
-    if len(secret) < 12:
+    if len(secret) < MIN_PASSWORD_LENGTH:
         typer.secho(
-            "error: the password needs at least 12 characters", fg=typer.colors.RED, err=True
+            f"error: the password needs at least {MIN_PASSWORD_LENGTH} characters",
+            fg=typer.colors.RED,
+            err=True,
         )
         raise typer.Exit(code=1)
 
@@ -508,4 +568,12 @@ def plan_payouts(
 
 
 def main() -> None:
-    cli()
+    try:
+        cli()
+    except (ValidationError, SettingsError) as error:
+        if isinstance(error, ValidationError) and error.title != Settings.__name__:
+            raise
+        if _debug:
+            raise
+        typer.secho(f"error: {settings_problem(error)}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,6 +1,8 @@
 """Settings from the environment (``INNOSHARE_*``): one object, read once."""
 
+import os
 import secrets
+import tempfile
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +115,23 @@ class Settings(BaseSettings):
     webhook_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, description="How often an idle worker looks for due events."
     )
+    workers: int = Field(
+        default=1, ge=1, le=256, description="Worker processes of `innoshare serve`."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that /metrics requires. Unset: /metrics answers 404 in"
+        " production and anyone elsewhere.",
+    )
+    bootstrap_admin_email: str | None = Field(
+        default=None,
+        description="With the password file: `innoshare migrate` creates this admin when the"
+        " database has no admin yet (never changes an existing account).",
+    )
+    bootstrap_admin_password_file: Path | None = Field(
+        default=None,
+        description="A file holding the bootstrap admin's password (e.g. a Docker secret).",
+    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -153,6 +172,40 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
+    @field_validator(
+        "metrics_token", "bootstrap_admin_email", "bootstrap_admin_password_file", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # compose.yaml passes `${VARIABLE:-}`: an empty value means "not set"
+        return None if value == "" else value
+
+    @field_validator("bootstrap_admin_email")
+    @classmethod
+    def _an_email(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().lower()
+        if value.count("@") != 1 or value.startswith("@") or value.endswith("@"):
+            raise ValueError("not an email address")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be 16+ characters")
+        return value
+
+    @model_validator(mode="after")
+    def _bootstrap_admin_both_or_neither(self) -> Self:
+        if (self.bootstrap_admin_email is None) != (self.bootstrap_admin_password_file is None):
+            raise ValueError(
+                "INNOSHARE_BOOTSTRAP_ADMIN_EMAIL and INNOSHARE_BOOTSTRAP_ADMIN_PASSWORD_FILE"
+                " go together: set both or neither"
+            )
+        return self
+
     @model_validator(mode="after")
     def _production_needs_secret(self) -> Self:
         if self.env is Environment.production:
@@ -186,12 +239,30 @@ def normalize_database_url(url: str) -> str:
 
 @lru_cache
 def _development_secret() -> str:
-    if DEV_SECRET_FILE.exists():
-        return DEV_SECRET_FILE.read_text().strip()
-    DEV_SECRET_FILE.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    DEV_SECRET_FILE.write_text(key)
-    DEV_SECRET_FILE.chmod(0o600)
+    """The key under ./var/, made once. It is written to a private temporary file (mode 600
+    from its creation) and linked into place, which fails if the file exists: no moment when
+    it is readable by others or half written, and of two processes making it at once one
+    key wins and both use it."""
+    path = DEV_SECRET_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")
+        try:
+            with os.fdopen(descriptor, "w") as draft_file:
+                draft_file.write(secrets.token_urlsafe(48))
+                draft_file.flush()
+                os.fsync(draft_file.fileno())
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass  # another process made it first: use theirs
+        finally:
+            os.unlink(draft)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # made by an older version that left it readable
+    key = path.read_text().strip()
+    if not key:
+        raise ValueError(f"{path} is empty: delete it, or set INNOSHARE_SECRET_KEY")
     return key
 
 

@@ -2,15 +2,20 @@
 
 The CLI asks this first so that a wrong ``INNOSHARE_DATABASE_URL``, a server that is down or
 a schema behind the code ends in one sentence naming the command to run, instead of a
-traceback from deep inside the driver (or, for ``serve``, every route answering 500).
+traceback from deep inside the driver (or, for ``serve``, every route answering 500). A
+setting the environment gets wrong is told the same way (:func:`settings_problem`).
 """
 
+import json
 import re
 from pathlib import Path
 
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from app.core.config import Settings
 from app.core.db import create_engine
 from app.core.migrations import CURRENT_REVISIONS, head_revisions
 
@@ -19,8 +24,44 @@ _MISSING_DATABASE = "3D000"  # PostgreSQL's invalid_catalog_name
 _BAD_CREDENTIALS = ("28P01", "28000")
 
 
-class DatabaseProblem(Exception):
+class ConfigurationProblem(Exception):
+    """What is wrong with the configuration, in one line that says what to change or run."""
+
+
+class DatabaseProblem(ConfigurationProblem):
     """What is wrong with the configured database, in one line that says what to run."""
+
+
+_ENV_PREFIX = str(Settings.model_config.get("env_prefix", ""))
+_SECRET_WORDS = ("secret", "password", "token")
+_FIELD_IN_SETTINGS_ERROR = re.compile(r'field "(\w+)"')
+
+
+def settings_problem(error: ValidationError | SettingsError) -> ConfigurationProblem:
+    """One line naming each environment variable that is wrong and what is wrong with it
+    (never a secret's value)."""
+    if isinstance(error, SettingsError):  # a value the settings could not even decode
+        found = _FIELD_IN_SETTINGS_ERROR.search(str(error))
+        name = f"{_ENV_PREFIX}{found.group(1)}".upper() if found else "a setting"
+        cause = error.__cause__
+        why = "is not valid JSON" if isinstance(cause, json.JSONDecodeError) else "cannot be read"
+        return ConfigurationProblem(f"{name} {why} ({cause or error})")
+    parts = []
+    for item in error.errors(include_url=False):
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:  # a check across settings: its message names them
+            parts.append(message)
+            continue
+        field = str(item["loc"][0])
+        name = f"{_ENV_PREFIX}{field}".upper()
+        value = item.get("input")
+        shown = ""
+        if isinstance(value, str) and not any(word in field for word in _SECRET_WORDS):
+            shown = f" (got {value[:60]!r})"
+        if message[1:2].islower():  # "Input should…", not "CORS origins…"
+            message = message[:1].lower() + message[1:]
+        parts.append(f"{name}: {message}{shown}")
+    return ConfigurationProblem("; ".join(parts))
 
 
 def parse_database_url(database_url: str) -> URL:

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -354,6 +354,40 @@ async def register_user(
     except IntegrityError as exc:
         raise Conflict(f"An account with email {email} exists.", code="email_taken") from exc
     return user
+
+
+#: The transaction lock of the first admin's creation on PostgreSQL ("innoboot", eight bytes).
+BOOTSTRAP_LOCK_KEY = int.from_bytes(b"innoboot", "big")
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    created: bool
+    """True when this call made the admin; False when an admin already existed."""
+
+
+async def bootstrap_admin(session: AsyncSession, *, email: str, password: str) -> Bootstrap:
+    """Create the admin ``email`` when the database has no admin; otherwise change nothing.
+
+    Replicas may run this at once: on PostgreSQL they take a transaction lock in turn, on
+    SQLite the caller's write transaction (BEGIN IMMEDIATE) already runs them one at a time.
+    An account with that email that is not an admin is refused, never changed.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(BOOTSTRAP_LOCK_KEY)))
+    if await session.scalar(select(User.id).where(User.role == Role.admin).limit(1)) is not None:
+        return Bootstrap(created=False)
+    if await session.scalar(select(User.id).where(User.email == email.strip().lower())):
+        raise Conflict(
+            f"the account {email} exists and is not an admin; it is left as it is: give"
+            " INNOSHARE_BOOTSTRAP_ADMIN_EMAIL another address, or make an admin with"
+            " 'innoshare create-user --role admin'",
+            code="email_taken",
+        )
+    await register_user(
+        session, email=email, password=password, role=Role.admin, organization_id=None
+    )
+    return Bootstrap(created=True)
 
 
 async def get_user(session: AsyncSession, *, principal: Principal, user_id: uuid.UUID) -> User:

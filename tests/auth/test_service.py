@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.errors import Forbidden, Unauthorized
+from app.core.errors import Conflict, Forbidden, Unauthorized
 from app.core.security import ROLE_SCOPES, Role, Scope, hash_password_sync
+from app.models.auth import User
 from app.models.ratelimit import RateLimitBucket
 from app.routers.deps import RequireScope
 from app.services import auth as auth_service
@@ -126,3 +127,26 @@ async def test_access_tokens_of_deleted_accounts_are_refused(
 
 def test_password_hashes_are_argon2id() -> None:
     assert hash_password_sync("a long enough password").startswith("$argon2id$")
+
+
+async def test_bootstrap_admin_is_made_only_when_there_is_no_admin(session: AsyncSession) -> None:
+    made = await auth_service.bootstrap_admin(
+        session, email="Root@Innoshare.test", password="a-long-enough-password"
+    )
+    assert made.created
+    again = await auth_service.bootstrap_admin(
+        session, email="other@innoshare.test", password="another-long-password"
+    )
+    assert not again.created
+    admins = (await session.scalars(select(User).where(User.role == Role.admin))).all()
+    assert [admin.email for admin in admins] == ["root@innoshare.test"]
+
+
+async def test_bootstrap_admin_never_changes_an_existing_account(session: AsyncSession) -> None:
+    organization = await builders.create_organization(session)
+    member = await builders.create_user(session, organization=organization, email="x@y.cn")
+    password_hash = member.password_hash
+    with pytest.raises(Conflict, match="is not an admin"):
+        await auth_service.bootstrap_admin(session, email="x@y.cn", password="a-long-password!")
+    await session.refresh(member)
+    assert (member.role, member.password_hash) == (Role.member, password_hash)

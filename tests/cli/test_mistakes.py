@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+import subprocess
 from contextlib import closing
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.config import normalize_database_url
-from tests.cli.runner import assert_one_line, innoshare
+from tests.cli.runner import COMMAND, assert_one_line, environment, innoshare
 from tests.conftest import TEST_DATABASE_URL
 
 COMMANDS = [
@@ -93,3 +94,56 @@ def test_migrate_creates_a_missing_sqlite_database(tmp_path: Path) -> None:
     result = innoshare(f"sqlite:///{path}", "migrate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert path.exists()
+
+
+@pytest.mark.parametrize(
+    ("variables", "command", "words"),
+    [
+        ({"INNOSHARE_WORKERS": "abc"}, "serve", ["INNOSHARE_WORKERS", "valid integer", "'abc'"]),
+        ({"INNOSHARE_CORS_ORIGINS": "*"}, "serve", ["INNOSHARE_CORS_ORIGINS", "'*'"]),
+        (
+            {"INNOSHARE_ENV": "production", "INNOSHARE_SECRET_KEY": "short"},
+            "migrate",
+            ["INNOSHARE_SECRET_KEY must be set", "INNOSHARE_ENV=production"],
+        ),
+        ({"INNOSHARE_ENV": "prod"}, "seed", ["INNOSHARE_ENV", "'production'", "'prod'"]),
+        ({"INNOSHARE_DEAL_FEE_RATE_BP": "{x"}, "serve", ["INNOSHARE_DEAL_FEE_RATE_BP", "JSON"]),
+        (
+            {"INNOSHARE_TIMEZONE": "Mars/Base", "INNOSHARE_ACCESS_TOKEN_TTL_SECONDS": "5"},
+            "worker",
+            ["INNOSHARE_TIMEZONE", "unknown time zone", "INNOSHARE_ACCESS_TOKEN_TTL_SECONDS"],
+        ),
+        (
+            {"INNOSHARE_METRICS_TOKEN": "a-short-secret"},
+            "serve",
+            ["INNOSHARE_METRICS_TOKEN", "16+ characters"],
+        ),
+    ],
+    ids=["workers", "cors", "production-secret", "env", "json", "two-at-once", "metrics-token"],
+)
+def test_a_wrong_setting_is_one_line_naming_it(
+    tmp_path: Path, variables: dict[str, str], command: str, words: list[str]
+) -> None:
+    env = {**environment(f"sqlite:///{tmp_path}/x.db"), **variables}
+    result = subprocess.run(
+        [*COMMAND, command], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert_one_line(result, *words)
+    assert "Traceback" not in result.stderr
+    assert "a-short-secret" not in result.stderr  # a secret's value is never shown
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_debug_shows_a_wrong_setting_s_traceback(tmp_path: Path) -> None:
+    env = {**environment(f"sqlite:///{tmp_path}/x.db"), "INNOSHARE_WORKERS": "abc"}
+    result = subprocess.run(
+        [*COMMAND, "--debug", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+    assert "ValidationError" in result.stderr

@@ -62,3 +62,41 @@ def test_time_zone_and_deal_rates_are_checked_at_start() -> None:
         Settings(deal_fee_rate_bp={"development": 300})
     with pytest.raises(ValidationError, match="basis points"):
         Settings(deal_tax_rate_bp={**rates, "service": 9000})
+
+
+def test_development_secret_made_by_several_processes_at_once_is_one_private_key(
+    tmp_path: object,
+) -> None:
+    """Eight processes start at once on a machine with no key yet, under umask 000: they all
+    use the same key, and the file was created private (no chmod afterwards to race)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("INNOSHARE_SECRET_KEY", None)
+    script = (
+        "from app.core.config import Settings; print(Settings(env='development').signing_key())"
+    )
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=tmp_path,
+            env=env,
+            umask=0,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    keys = {process.communicate(timeout=60)[0].strip() for process in processes}
+    assert all(process.returncode == 0 for process in processes)
+    path = tmp_path / "var" / "secret_key"
+    assert keys == {path.read_text()}
+    assert len(path.read_text()) >= 32
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret_key"]  # no drafts left
