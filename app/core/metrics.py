@@ -1,10 +1,14 @@
 """What the service measures of itself: requests and latency by route template (Prometheus),
 and the current request's time in the database (its Server-Timing header).
 
+Who may read ``/metrics`` (:func:`check_metrics_access`): with ``INNOSHARE_METRICS_TOKEN`` set,
+whoever sends it as a bearer token; without it, anyone outside production and no one in it.
+
 With several worker processes each keeps its own counters; ``innoshare serve --workers N``
 sets ``PROMETHEUS_MULTIPROC_DIR`` so that ``/metrics`` aggregates all of them.
 """
 
+import hmac
 import os
 from contextvars import ContextVar
 from typing import Any
@@ -17,6 +21,9 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from app.core.config import Environment, Settings
+from app.core.errors import NotFound, Unauthorized
 
 REQUESTS = Counter(
     "innoshare_http_requests_total",
@@ -71,3 +78,17 @@ def render_metrics() -> tuple[bytes, str]:
     from prometheus_client import REGISTRY
 
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def check_metrics_access(settings: Settings, authorization: str | None) -> None:
+    """Raise unless this request may read the metrics: 401 without the configured bearer
+    token (compared in constant time), 404 in production when no token is configured."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.env is Environment.production:
+            raise NotFound("Not Found")
+        return
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise Unauthorized("The metrics need the bearer token INNOSHARE_METRICS_TOKEN.")

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Unauthorized
+from app.core.metrics import check_metrics_access
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.security import Principal, Scope
 from app.services import auth as auth_service
@@ -51,6 +52,11 @@ async def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def metrics_reader(request: Request, settings: SettingsDep) -> None:
+    """Let through only who may read /metrics (INNOSHARE_METRICS_TOKEN)."""
+    check_metrics_access(settings, request.headers.get("authorization"))
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -1,12 +1,12 @@
 """Operations: liveness, readiness and metrics for orchestrators and Prometheus."""
 
-from fastapi import Response
+from fastapi import Depends, Response
 
 from app import __version__
 from app.core.errors import problem_responses
 from app.core.metrics import render_metrics
 from app.core.routing import PrefixRouter
-from app.routers.deps import SessionDep
+from app.routers.deps import SessionDep, metrics_reader
 from app.schemas.health import Liveness, ReadinessRead
 from app.services import health as health_service
 from app.services.health import Readiness
@@ -29,7 +29,9 @@ async def readyz(session: SessionDep) -> Readiness:
 @router.get(
     "/metrics",
     response_class=Response,
+    dependencies=[Depends(metrics_reader)],
     responses={
+        **problem_responses(401, 404),
         200: {
             "description": "Prometheus text exposition format.",
             "content": {
@@ -41,10 +43,11 @@ async def readyz(session: SessionDep) -> Readiness:
                     ),
                 }
             },
-        }
+        },
     },
 )
 async def metrics() -> Response:
-    """Request counts and latency by route template, in Prometheus format."""
+    """Request counts and latency by route template, in Prometheus format (a bearer token when
+    INNOSHARE_METRICS_TOKEN is set; not served in production without one)."""
     body, content_type = render_metrics()
     return Response(body, media_type=content_type)

@@ -72,6 +72,66 @@ async def test_metrics_count_requests_by_route_template(
     assert "innoshare_http_request_duration_seconds_bucket" in text
 
 
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
+
+
+async def _metrics_status(
+    database_url: str, db: Database, headers: dict[str, str], **settings: object
+) -> tuple[int, str]:
+    app = create_app(make_settings(database_url, **settings), database=db)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as client:
+        response = await client.get("/metrics", headers=headers)
+    return response.status_code, response.headers.get("content-type", "")
+
+
+@pytest.mark.parametrize(
+    ("settings", "headers", "status"),
+    [
+        ({"env": "production"}, {}, 404),
+        ({"env": "production"}, {"Authorization": f"Bearer {METRICS_TOKEN}"}, 404),
+        ({"env": "production", "metrics_token": METRICS_TOKEN}, {}, 401),
+        (
+            {"env": "production", "metrics_token": METRICS_TOKEN},
+            {"Authorization": f"Bearer {METRICS_TOKEN}x"},
+            401,
+        ),
+        (
+            {"env": "production", "metrics_token": METRICS_TOKEN},
+            {"Authorization": f"Basic {METRICS_TOKEN}"},
+            401,
+        ),
+        (
+            {"env": "production", "metrics_token": METRICS_TOKEN},
+            {"Authorization": f"Bearer {METRICS_TOKEN}"},
+            200,
+        ),
+        ({"env": "test", "metrics_token": METRICS_TOKEN}, {}, 401),
+        ({"env": "development"}, {}, 200),
+    ],
+    ids=[
+        "production-no-token-configured",
+        "production-a-token-not-configured",
+        "token-missing",
+        "token-wrong",
+        "not-bearer",
+        "token-right",
+        "token-outside-production",
+        "development-open",
+    ],
+)
+async def test_metrics_need_the_token_and_are_off_in_production_without_one(
+    database_url: str,
+    db: Database,
+    settings: dict[str, object],
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    got, content_type = await _metrics_status(database_url, db, headers, **settings)
+    assert got == status
+    if status != 200:
+        assert content_type == "application/problem+json"
+
+
 async def test_server_timing_reports_app_and_database_time(
     client: AsyncClient, session: AsyncSession
 ) -> None:
