@@ -49,7 +49,12 @@ class Schema(BaseModel):
     """Every response shape: built from model attributes (``amount_fen``, by the field's
     validation alias) and from its own JSON (``amount``, by name: a stored answer replayed)."""
 
-    model_config = ConfigDict(from_attributes=True, validate_by_name=True, validate_by_alias=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 class InputSchema(Schema):
