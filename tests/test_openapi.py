@@ -453,3 +453,32 @@ def test_every_code_the_client_guide_lists_is_one_the_server_sends() -> None:
             listed |= dict.fromkeys(re.findall(r"`([a-z][a-z0-9_]*)`", codes), row.group(1))
     assert len(listed) > 60, listed
     assert not listed.keys() - PROBLEM_CODES, {c: listed[c] for c in listed.keys() - PROBLEM_CODES}
+
+async def test_response_fields_with_defaults_are_required(client: AsyncClient) -> None:
+    """The server sends every field of a response shape, defaults too: generated clients
+    must not type ``currency`` or a page's ``total`` as possibly missing."""
+    schema = await _schema(client)
+    pending = [
+        content["schema"]
+        for _, _, operation in _operations(schema)
+        for status, response in operation["responses"].items()
+        if status.startswith("2")
+        for content in response.get("content", {}).values()
+    ]
+    shapes: set[str] = set()
+    while pending:  # every shape a success response contains, nested ones too
+        node = pending.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if ref and ref.rsplit("/", 1)[-1] not in shapes:
+                shapes.add(ref.rsplit("/", 1)[-1])
+                pending.append(schema["components"]["schemas"][ref.rsplit("/", 1)[-1]])
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    assert {"TokenResponse", "TechnologyPage", "TechnologyRead", "DealRead"} <= shapes
+    for name in shapes:
+        model = schema["components"]["schemas"][name]
+        for field, prop in model.get("properties", {}).items():
+            if "default" in prop:
+                assert field in model.get("required", []), (name, field)
