@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgres lint format migrate bench clean
+TS_CLIENT := tests/clients/typescript
+
+.PHONY: run test test-sqlite test-postgres clients lint format migrate bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +28,7 @@ run: $(VENV)/.installed
 	$(BIN)/innoshare serve --host $(HOST) --port $(PORT)
 
 ## test: the whole suite on SQLite, then on PostgreSQL when TEST_DATABASE_URL is set
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev clients
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== PostgreSQL: $$TEST_DATABASE_URL"; \
@@ -35,11 +37,23 @@ test: $(VENV)/.installed-dev
 		echo "== TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
 	fi
 
-test-sqlite: $(VENV)/.installed-dev
+test-sqlite: $(VENV)/.installed-dev clients
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest $(ARGS)
 
-test-postgres: $(VENV)/.installed-dev
+test-postgres: $(VENV)/.installed-dev clients
 	$(BIN)/python -m pytest $(ARGS)
+
+## clients: the pinned tools of the TypeScript client check (npm ci), when npm is installed
+clients:
+	@if command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --silent --no-print-directory $(TS_CLIENT)/node_modules/.installed; \
+	else \
+		echo "== npm not found: the TypeScript client check will be skipped"; \
+	fi
+
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package.json $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --loglevel=error --no-audit --no-fund
+	touch $@
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check app tests bench
@@ -57,4 +71,4 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_get.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(TS_CLIENT)/node_modules
