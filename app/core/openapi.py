@@ -1,7 +1,7 @@
 """The OpenAPI document front-end teams build from, and its self-hosted docs pages."""
 
 from collections.abc import Callable
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +9,7 @@ import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -18,8 +18,12 @@ from app.core.errors import PROBLEM_MEDIA_TYPE
 #: Swagger UI and ReDoc bundles shipped inside a PyPI package: no CDN at run time.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DOCS_ASSETS_URL = "/docs-assets"
-#: The browser may fetch nothing but this origin: ReDoc's bundle would otherwise load its logo
-#: from cdn.redoc.ly, and the platform runs on networks where that would hang or leak.
+#: ReDoc's side menu always shows Redocly's logo from its CDN (no option turns it off): the
+#: bundle is served with that address replaced by an empty inline image (`redoc_bundle`).
+REDOC_LOGO_URL = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+REDOC_LOGO_INLINE = b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E"
+#: The browser may fetch nothing but this origin: the platform runs on networks where another
+#: host would hang or leak, and a page that tries anyway logs the refusal as an error.
 DOCS_CSP = "; ".join(
     [
         "default-src 'self'",
@@ -232,8 +236,21 @@ def install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+@cache
+def redoc_bundle() -> bytes:
+    """ReDoc's standalone bundle, its one request to another host (the logo) made inline."""
+    bundle = (DOCS_ASSETS / "redoc.standalone.js").read_bytes()
+    return bundle.replace(REDOC_LOGO_URL, REDOC_LOGO_INLINE)
+
+
 def install_docs(app: FastAPI) -> None:
     """Serve /docs and /redoc from local assets, so they render on networks without a CDN."""
+
+    # Before the mount, which would otherwise answer every path under DOCS_ASSETS_URL.
+    @app.get(f"{DOCS_ASSETS_URL}/redoc.js", include_in_schema=False)
+    async def redoc_js() -> Response:
+        return Response(redoc_bundle(), media_type="text/javascript")
+
     app.mount(DOCS_ASSETS_URL, StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     openapi_url = app.openapi_url or "/openapi.json"
 
@@ -270,6 +287,6 @@ def install_docs(app: FastAPI) -> None:
         return docs_page(
             request,
             partial(get_redoc_html, title=f"{app.title} — ReDoc", with_google_fonts=False),
-            redoc_js_url="redoc.standalone.js",
+            redoc_js_url="redoc.js",
             redoc_favicon_url="favicon.png",
         )

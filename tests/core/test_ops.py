@@ -242,6 +242,7 @@ async def test_docs_pages_use_only_local_assets(client: AsyncClient, page: str) 
             asset = await client.get(reference)
             assert asset.status_code == 200, reference
             assert len(asset.content) > 1000
+            assert b"cdn.redoc.ly" not in asset.content, reference  # its logo, made inline
     assert "cdn.jsdelivr.net" not in html
     assert "fonts.googleapis.com" not in html
     # and the browser is told to fetch nothing from anywhere else (ReDoc's bundle tries a logo)
