@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import (
     Select,
+    UniqueConstraint,
     bindparam,
     select,
     update,
@@ -124,6 +125,46 @@ CATALOG_WORKFLOW = Workflow(
 )
 
 
+@dataclass(frozen=True)
+class UniqueKey:
+    """Fields no two of one owner's items may share: a unique constraint of the catalog's
+    table (with ``owner_id``), and the problem code a write that would break it gets."""
+
+    fields: tuple[str, ...]
+    code: str
+    constraint: str
+    """The constraint's name, as the database names it in an IntegrityError."""
+
+    def values_of(self, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """This key's values in ``values``; None when one is null (nulls never collide)."""
+        found = tuple(values.get(name) for name in self.fields)
+        return None if any(v is None for v in found) else found
+
+    def describe(self, found: Sequence[Any]) -> str:
+        return " and ".join(
+            f"{name} {_text_of(value)}" for name, value in zip(self.fields, found, strict=True)
+        )
+
+
+#: The code of every catalog's external_id key; a spec names the codes of its other keys.
+EXTERNAL_ID_TAKEN = {("external_id",): "external_id_taken"}
+
+
+def unique_keys(model: type[Any], codes: Mapping[tuple[str, ...], str]) -> tuple[UniqueKey, ...]:
+    """Every unique constraint of ``model``'s table as a UniqueKey; a constraint without a
+    code in ``codes`` stops the app at import, so none can be left to answer 500."""
+    keys = []
+    for constraint in table_of(model).constraints:
+        if not isinstance(constraint, UniqueConstraint):
+            continue
+        names = [column.name for column in constraint.columns]
+        fields = tuple(name for name in names if name != "owner_id")
+        if "owner_id" not in names or fields not in codes:
+            raise TypeError(f"{constraint.name}: declare its problem code in the CatalogSpec")
+        keys.append(UniqueKey(fields, codes[fields], str(constraint.name)))
+    return tuple(keys)
+
+
 #: Search text: written for the index, never read back.
 _UNREAD_COLUMNS = frozenset({"search_title", "search_body"})
 
@@ -161,6 +202,8 @@ class CatalogSpec(Generic[M]):
     index_extras: tuple[str, ...] = ()
     """Values of related rows the search index holds with each item (filters' ``Related``)."""
     index_extras_loader: search_index.ExtrasLoader | None = None
+    taken_codes: Mapping[tuple[str, ...], str] = field(default_factory=dict)
+    """The problem code of each unique key besides external_id (ip_assets: kind and number)."""
     rows_suffice: bool = True
     """Whether a row's columns are all its read model needs, so that search pages are read on
     the fast read path; False when the model computes something (a demand's status past its
@@ -170,8 +213,12 @@ class CatalogSpec(Generic[M]):
     """One item's fields by id, on the fast read path (:func:`get_item`)."""
     list_reader: RowReader = field(init=False, repr=False, compare=False)
     """The fields lists show (without ``list_omits``), on the fast read path."""
+    unique_keys: tuple[UniqueKey, ...] = field(init=False, repr=False, compare=False)
+    """The table's unique constraints: checked before every write (create, update, import)."""
 
     def __post_init__(self) -> None:
+        keys = unique_keys(self.model, {**EXTERNAL_ID_TAKEN, **self.taken_codes})
+        object.__setattr__(self, "unique_keys", keys)
         columns = [c.name for c in table_of(self.model).columns if c.name not in _UNREAD_COLUMNS]
         object.__setattr__(self, "reader", RowReader(self.model, columns))
         listed = [name for name in columns if name not in self.list_omits]
@@ -459,10 +506,85 @@ async def _run_check(
         )
 
 
-def _external_id_taken(spec: CatalogSpec[Any], external_id: Any) -> Conflict:
+def _taken(spec: CatalogSpec[Any], key: UniqueKey, found: Sequence[Any]) -> Conflict:
     return Conflict(
-        f"This organization already has a {spec.noun} with external_id {external_id}.",
-        code="external_id_taken",
+        f"This organization already has a {spec.noun} with {key.describe(found)}.",
+        code=key.code,
+    )
+
+
+async def _holders(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    key: UniqueKey,
+    owner_id: uuid.UUID,
+    wanted: Iterable[tuple[Any, ...]],
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The owner's items holding any of the ``wanted`` values of ``key``: values → the item's
+    id and external_id."""
+    wanted = set(wanted)
+    if not wanted:
+        return {}
+    table = spec.model.__table__
+    columns = [table.c[name] for name in key.fields]
+    stmt = select(table.c.id, table.c.external_id, *columns).where(
+        table.c.owner_id == owner_id,
+        *(column.in_({w[i] for w in wanted}) for i, column in enumerate(columns)),
+    )
+    held: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for item_id, external_id, *found in (await session.execute(stmt)).all():
+        if tuple(found) in wanted:
+            held[tuple(found)] = {"id": item_id, "external_id": external_id}
+    return held
+
+
+async def check_unique(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    *,
+    owner_id: uuid.UUID,
+    values: Mapping[str, Any],
+    changed: Iterable[str] | None = None,
+    item_id: uuid.UUID | None = None,
+) -> None:
+    """Raise the key's Conflict when another of the owner's items already holds ``values``
+    of a unique key (only the keys touching ``changed`` fields, when given)."""
+    touched = None if changed is None else set(changed)
+    for key in spec.unique_keys:
+        if touched is not None and not touched & set(key.fields):
+            continue
+        found = key.values_of(values)
+        if found is None:
+            continue
+        holder = (await _holders(session, spec, key, owner_id, [found])).get(found)
+        if holder is not None and holder["id"] != item_id:
+            raise _taken(spec, key, found)
+
+
+def _broken_key(spec: CatalogSpec[Any], exc: IntegrityError) -> UniqueKey | None:
+    """The unique key an IntegrityError reports broken, if it is one of the spec's
+    (PostgreSQL names the constraint; SQLite lists its columns)."""
+    message = str(exc.orig)
+    table = table_of(spec.model).name
+    for key in spec.unique_keys:
+        columns = ", ".join(f"{table}.{name}" for name in ("owner_id", *key.fields))
+        if key.constraint in message or message.endswith(columns):
+            return key
+    return None
+
+
+def _taken_meanwhile(
+    spec: CatalogSpec[Any], exc: IntegrityError, values: Mapping[str, Any]
+) -> Exception:
+    """A unique key broken although check_unique found it free: a concurrent write won."""
+    key = _broken_key(spec, exc)
+    if key is None:
+        return exc
+    found = key.values_of(values) or ()
+    return Conflict(
+        f"Another request gave a {spec.noun} of this organization {key.describe(found)} at"
+        " the same time; fetch it and retry.",
+        code=key.code,
     )
 
 
@@ -525,6 +647,7 @@ async def create_item(
     _check_writer(spec, principal, owner)
     await _check_owner(session, spec, owner)
     await _run_check(session, spec, principal, values)
+    await check_unique(session, spec, owner_id=owner, values=values)
     item = spec.model(
         **values, owner_id=owner, status=CatalogStatus.draft, **search_columns(spec, values)
     )
@@ -532,7 +655,7 @@ async def create_item(
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise _external_id_taken(spec, values.get("external_id")) from exc
+        raise _taken_meanwhile(spec, exc, values) from exc
     changes = {f: [None, jsonable(values.get(f))] for f in _content_fields(spec) if f in values}
     session.add(
         history_entry(spec, item, action=HistoryAction.create, principal=principal, changes=changes)
@@ -564,8 +687,11 @@ async def update_item(
     }
     if not changes:
         return item
-    merged = {name: getattr(item, name) for name in spec.fields} | dict(values)
+    merged = {name: getattr(item, name) for name in _content_fields(spec)} | dict(values)
     await _run_check(session, spec, principal, merged)
+    await check_unique(
+        session, spec, owner_id=item.owner_id, values=merged, changed=changes, item_id=item.id
+    )
     for name, value in values.items():
         setattr(item, name, value)
     searchable = {*spec.title_fields, *spec.body_fields, "tags"}
@@ -600,6 +726,8 @@ async def record_change(
 
 
 async def _flush_change(session: AsyncSession, spec: CatalogSpec[Any], item: CatalogItem) -> None:
+    # Read before the flush: a failed flush expires the item, and it can no longer load.
+    keys = {name: getattr(item, name) for key in spec.unique_keys for name in key.fields}
     try:
         await session.flush()
     except StaleDataError as exc:
@@ -608,7 +736,7 @@ async def _flush_change(session: AsyncSession, spec: CatalogSpec[Any], item: Cat
             code="concurrent_update",
         ) from exc
     except IntegrityError as exc:
-        raise _external_id_taken(spec, item.external_id) from exc
+        raise _taken_meanwhile(spec, exc, keys) from exc
 
 
 _TRANSITIONS: dict[HistoryAction, dict[CatalogStatus, CatalogStatus]] = {
@@ -1158,7 +1286,7 @@ async def import_items(
 
     results: list[ImportResult] = []
     parsed: dict[int, dict[str, Any]] = {}
-    seen: set[str] = set()
+    first_holder: dict[tuple[UniqueKey, tuple[Any, ...]], int] = {}
     for index, raw in enumerate(raw_items):
         external_id = raw.get("external_id") if isinstance(raw, dict) else None
         result = ImportResult(
@@ -1170,17 +1298,9 @@ async def import_items(
         except ValidationError as exc:
             result.errors = _item_errors(exc, index)
             continue
-        if values["external_id"] in seen:
-            result.errors = [
-                FieldError(
-                    loc=["body", "items", index, "external_id"],
-                    message="appears twice in this batch",
-                    type="duplicate_in_batch",
-                )
-            ]
-            continue
-        seen.add(values["external_id"])
-        parsed[index] = values
+        result.errors = _duplicates_in_batch(spec, first_holder, index, values)
+        if not result.errors:
+            parsed[index] = values
 
     existing: dict[str, dict[str, Any]] = {}
     if parsed:
@@ -1197,6 +1317,9 @@ async def import_items(
             if errors:
                 results[index].errors = _located(errors, index)
                 del parsed[index]
+    for index, errors in (await _taken_in_import(session, spec, owner_id, parsed)).items():
+        results[index].errors = errors
+        del parsed[index]
 
     now = utcnow()
     inserts: list[dict[str, Any]] = []
@@ -1228,13 +1351,74 @@ async def import_items(
         result.result = "updated"
         updates.append((current, values | {"status": status}, changes))
 
-    failed = [r for r in results if r.result == "error"]
+    failed = [(i, r) for i, r in enumerate(results) if r.result == "error"]
     if failed and atomic:
+        index, first = failed[0]
+        named = f"item {index}" + (f" ({first.external_id})" if first.external_id else "")
+        reason = f": {first.errors[0].message}" if first.errors else ""
         raise ImportRejected(
-            f"{len(failed)} of {len(results)} items are not valid; nothing was written.", results
+            f"{len(failed)} of {len(results)} items are not valid, the first {named}{reason};"
+            " nothing was written.",
+            results,
         )
     await _write_import(session, spec, principal, inserts, updates, now)
     return ImportOutcome(results=results)
+
+
+def _duplicates_in_batch(
+    spec: CatalogSpec[Any],
+    first_holder: dict[tuple[UniqueKey, tuple[Any, ...]], int],
+    index: int,
+    values: Mapping[str, Any],
+) -> list[FieldError]:
+    """The errors of an item sharing a unique key's values with an earlier item of its batch
+    (the earlier one is kept); otherwise none, and its values are noted."""
+    found = {key: key.values_of(values) for key in spec.unique_keys}
+    for key, value in found.items():
+        earlier = first_holder.get((key, value)) if value is not None else None
+        if earlier is not None:
+            return [
+                FieldError(
+                    loc=["body", "items", index, key.fields[-1]],
+                    message=f"has the same {' and '.join(key.fields)} as item {earlier} of this"
+                    " batch",
+                    type="duplicate_in_batch",
+                )
+            ]
+    for key, value in found.items():
+        if value is not None:
+            first_holder[(key, value)] = index
+    return []
+
+
+async def _taken_in_import(
+    session: AsyncSession,
+    spec: CatalogSpec[Any],
+    owner_id: uuid.UUID,
+    parsed: Mapping[int, Mapping[str, Any]],
+) -> dict[int, list[FieldError]]:
+    """Items whose values of a unique key another of the owner's items holds (as stored before
+    the batch), by index, with their errors. The external_id key names the item itself, so
+    only the other keys can collide."""
+    taken: dict[int, list[FieldError]] = {}
+    for key in spec.unique_keys:
+        if key.fields == ("external_id",):
+            continue
+        wanted = {i: v for i, values in parsed.items() if (v := key.values_of(values))}
+        holders = await _holders(session, spec, key, owner_id, wanted.values())
+        for index, value in wanted.items():
+            holder = holders.get(value)
+            if holder is None or holder["external_id"] == parsed[index]["external_id"]:
+                continue
+            other = holder["external_id"] or holder["id"]
+            taken.setdefault(index, []).append(
+                FieldError(
+                    loc=["body", "items", index, key.fields[-1]],
+                    message=f"{spec.noun} {other} already has {key.describe(value)}",
+                    type=key.code,
+                )
+            )
+    return taken
 
 
 async def _existing_items(
@@ -1303,6 +1487,19 @@ def _located_transition(
     ]
 
 
+def _import_raced(spec: CatalogSpec[Any], exc: IntegrityError) -> Exception:
+    """A unique key the batch was checked against, taken by a concurrent request meanwhile."""
+    key = _broken_key(spec, exc)
+    if key is None:
+        return exc
+    return Conflict(
+        f"Another request gave {spec.name} of this organization some of these items'"
+        f" {' and '.join(key.fields)} at the same time; send the batch again (it will update"
+        " the items it now finds or report the collisions item by item).",
+        code="import_conflict",
+    )
+
+
 async def _write_import(
     session: AsyncSession,
     spec: CatalogSpec[Any],
@@ -1323,11 +1520,7 @@ async def _write_import(
         try:
             await bulk.insert_rows(session, spec.model, inserts)
         except IntegrityError as exc:
-            raise Conflict(
-                "Another request created some of these items at the same time; send the batch"
-                " again (it will update them).",
-                code="import_conflict",
-            ) from exc
+            raise _import_raced(spec, exc) from exc
         recorded = [f for f in _content_fields(spec) if f in inserts[0]]
         for row in inserts:
             history.append(
@@ -1374,7 +1567,10 @@ async def _write_import(
             .where(table.c.id == bindparam("old_id"), table.c.version == bindparam("old_version"))
             .values({name: bindparam(f"new_{name}") for name in names})
         )
-        await session.execute(stmt, parameter_sets)
+        try:
+            await session.execute(stmt, parameter_sets)
+        except IntegrityError as exc:
+            raise _import_raced(spec, exc) from exc
     if history:
         for entry in history:
             entry.update(id=uuid.uuid4(), created_at=now, updated_at=now)

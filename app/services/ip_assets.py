@@ -97,6 +97,7 @@ SPEC = catalog.CatalogSpec(
     body_fields=("holder", "field", "summary"),
     facets=("kind", "legal_status", "field", "status", "owner_id"),
     check=check_ip_assets,
+    taken_codes={("kind", "number"): "ip_number_taken"},
 )
 
 
