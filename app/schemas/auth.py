@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from app.core.security import PrincipalKind, Role, Scope
-from app.schemas.base import InputSchema, Page, Schema
+from app.schemas.base import InputSchema, NotNull, Page, Schema, omittable
 
 Email = Annotated[
     str,
@@ -132,17 +132,12 @@ class UserCreate(InputSchema):
 class UserUpdate(InputSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [{"is_active": False}]})
 
-    role: Role | None = None
-    organization_id: uuid.UUID | None = None
-    is_active: bool | None = None
-    password: Password | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        for name in ("role", "is_active", "password"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    role: Annotated[Role, NotNull] = omittable()
+    organization_id: uuid.UUID | None = Field(
+        default=None, description="null: the user belongs to no organization."
+    )
+    is_active: Annotated[bool, NotNull] = omittable()
+    password: Annotated[Password, NotNull] = omittable()
 
 
 class UserRead(Schema):

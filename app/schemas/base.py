@@ -4,9 +4,10 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Any, Generic, TypeVar, cast, get_args
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -15,7 +16,6 @@ from pydantic import (
     WithJsonSchema,
     create_model,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -156,36 +156,59 @@ MoneyOut = Annotated[
 """A response amount: integer fen rendered as a decimal string in CNY."""
 
 
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("null_not_allowed", "May be left out, but not set to null")
+    return value
+
+
+NotNull = BeforeValidator(_not_null)
+"""Marks an update's field that may be left out but never set to null (with omittable())."""
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def omittable(**kwargs: Any) -> Any:
+    """The ``Field`` of an update's field that may be left out but is never null:
+    ``role: Annotated[Role, NotNull] = omittable()``. Left out, it reads None (not in
+    ``model_fields_set``); sent as null, it is a 422 ``null_not_allowed``; the schema
+    declares it not nullable (and shows no null default)."""
+    return Field(default=None, json_schema_extra=_without_default, **kwargs)
+
+
+def _empty_if_null(value: list[Any] | None) -> list[Any]:
+    return [] if value is None else value
+
+
+def _nullable(annotation: Any) -> bool:
+    return annotation is None or type(None) in get_args(annotation)
+
+
 def partial(
     model: type[InputSchema], name: str, doc: str, example: dict[str, Any]
 ) -> type[InputSchema]:
-    """An update shape: every field of ``model`` optional; the ones ``model`` requires may be
-    left out but not set to null."""
-    required = {n for n, f in model.model_fields.items() if f.is_required()}
+    """An update shape: every field of ``model`` may be left out; sent as null, a field means
+    what ``model`` gives it when left out, so null is declared where that is defined:
+    a nullable field is cleared, a list that defaults to empty is emptied; any other field
+    (required, or with another default: a boolean) is not nullable (422 ``null_not_allowed``)."""
     fields: dict[str, Any] = {}
     for n, f in model.model_fields.items():
         annotation: Any = Annotated[f.annotation, *f.metadata] if f.metadata else f.annotation
-        fields[n] = (annotation | None, Field(default=None, description=f.description))
-
-    def _required_stay_set(self: Any) -> Any:
-        for field_name in required & self.model_fields_set:
-            if getattr(self, field_name) is None:
-                raise ValueError(f"{field_name} cannot be null")
-        return self
+        if _nullable(f.annotation):
+            fields[n] = (annotation, Field(default=None, description=f.description))
+        elif f.default_factory is list:
+            described = " ".join(filter(None, [f.description, "null empties the list."]))
+            cleared = Annotated[annotation | None, AfterValidator(_empty_if_null)]
+            fields[n] = (cleared, Field(default=None, description=described))
+        else:
+            fields[n] = (Annotated[annotation, NotNull], omittable(description=f.description))
 
     base = type(
         f"{name}Base",
         (InputSchema,),
         {"model_config": ConfigDict(json_schema_extra={"examples": [example]})},
     )
-    validators: dict[str, Any] = {
-        "_required_stay_set": model_validator(mode="after")(_required_stay_set)
-    }
-    partial_model: Any = create_model(
-        name,
-        __base__=base,
-        __doc__=doc,
-        __validators__=validators,
-        **fields,
-    )
+    partial_model: Any = create_model(name, __base__=base, __doc__=doc, **fields)
     return cast("type[InputSchema]", partial_model)

@@ -2,14 +2,14 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from app.models.orgs import OrganizationKind
-from app.schemas.base import InputSchema, Page, Schema
+from app.schemas.base import InputSchema, NotNull, Page, Schema, omittable
 
 
 def _http_url(value: str) -> str:
@@ -61,19 +61,12 @@ class OrganizationUpdate(InputSchema):
         }
     )
 
-    name: Name | None = None
-    kind: OrganizationKind | None = None
-    credit_code: CreditCode | None = None
-    region: Region | None = None
-    website: Website | None = None
-    description: Description | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        for name in ("name", "kind"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
+    name: Annotated[Name, NotNull] = omittable()
+    kind: Annotated[OrganizationKind, NotNull] = omittable()
+    credit_code: CreditCode | None = Field(default=None, description="null clears it.")
+    region: Region | None = Field(default=None, description="null clears it.")
+    website: Website | None = Field(default=None, description="null clears it.")
+    description: Description | None = Field(default=None, description="null clears it.")
 
 
 class OrganizationRead(Schema):

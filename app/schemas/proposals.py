@@ -3,13 +3,13 @@ the audit of their revisions. Money: decimal strings in CNY."""
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from app.models.deals import ContractCategory
 from app.models.demands import ProposalStatus
-from app.schemas.base import InputSchema, MoneyIn, MoneyOut, Page, Schema
+from app.schemas.base import InputSchema, MoneyIn, MoneyOut, NotNull, Page, Schema, omittable
 from app.schemas.deals import MAX_MILESTONES, MIN_AMOUNT_FEN, MilestoneCreate
 
 MAX_TEXT = 20_000
@@ -65,20 +65,15 @@ class ProposalUpdate(InputSchema):
     them); the whole result is checked as a new proposal is. An unchanged proposal writes no
     revision."""
 
-    price: MoneyIn | None = None
-    plan: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
-    timeline_days: int | None = Field(default=None, ge=1, le=MAX_TIMELINE_DAYS)
-    milestones: list[MilestoneCreate] | None = Field(default=None, max_length=MAX_MILESTONES)
-    solution: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    price: Annotated[MoneyIn, NotNull] = omittable()
+    plan: Annotated[str, NotNull] = omittable(min_length=1, max_length=MAX_TEXT)
+    timeline_days: Annotated[int, NotNull] = omittable(ge=1, le=MAX_TIMELINE_DAYS)
+    milestones: Annotated[list[MilestoneCreate], NotNull] = omittable(max_length=MAX_MILESTONES)
+    solution: str | None = Field(
+        default=None, min_length=1, max_length=MAX_TEXT, description="null clears it."
+    )
 
     _price = field_validator("price")(_at_least_one_yuan)
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> "ProposalUpdate":
-        for name in ("price", "plan", "timeline_days", "milestones"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
     model_config = ConfigDict(
         json_schema_extra={

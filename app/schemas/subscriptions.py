@@ -3,13 +3,13 @@
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.models.subscriptions import DeliveryState, SubscriptionStatus
-from app.schemas.base import InputSchema, Page, Schema
+from app.schemas.base import InputSchema, NotNull, Page, Schema, omittable
 
 
 class SubscribableCatalog(StrEnum):
@@ -83,22 +83,19 @@ _UPDATE_EXAMPLE: JsonDict = {"q": "固态电池", "enabled": True}
 class SubscriptionUpdate(InputSchema):
     """The fields to change; ``enabled: true`` turns a disabled subscription back on."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    q: str | None = Field(default=None, min_length=1, max_length=200)
-    filters: dict[str, FilterValues] | None = Field(default=None, max_length=20)
-    url: str | None = Field(default=None, max_length=2000)
-    enabled: bool | None = Field(
-        default=None, description="true: turn a disabled subscription on; false: pause it."
+    name: Annotated[str, NotNull] = omittable(min_length=1, max_length=200)
+    q: str | None = Field(
+        default=None, min_length=1, max_length=200, description="null: no text query."
+    )
+    filters: Annotated[dict[str, FilterValues], NotNull] = omittable(max_length=20)
+    url: str | None = Field(
+        default=None, max_length=2000, description="null: no webhook, the events feed only."
+    )
+    enabled: Annotated[bool, NotNull] = omittable(
+        description="true: turn a disabled subscription on; false: pause it."
     )
 
     model_config = ConfigDict(json_schema_extra={"examples": [_UPDATE_EXAMPLE]})
-
-    @model_validator(mode="after")
-    def _required_ones_not_null(self) -> Self:
-        for name in ("name", "filters", "enabled"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may be left out, but not set to null")
-        return self
 
 
 class SubscriptionRead(Schema):
