@@ -34,7 +34,8 @@ PROBLEM_CODES = frozenset(
     idempotency_key_required idempotency_key_reused illegal_transition import_conflict
     import_rejected insufficient_funds internal_error invalid_api_key invalid_authorization
     invalid_credentials invalid_credit_code invalid_cursor invalid_item invalid_refresh_token
-    invalid_token ip_number_taken item_withdrawn match_type_not_fitting member_without_org method_not_allowed
+    invalid_token
+    ip_number_taken item_withdrawn match_type_not_fitting member_without_org method_not_allowed
     migrations_pending milestones_do_not_add_up missing_scope no_organization no_webhook_target
     non_technical_costs_above_amount not_a_party not_acceptable not_author not_found not_member
     not_owner not_proposer not_ready not_your_org organization_required own_account own_demand
