@@ -66,8 +66,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
     login_window_seconds: int = Field(default=900, ge=1)
-    login_max_failures_per_account: int = Field(default=5, ge=1)
-    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_max_failures_per_account_address: int = Field(
+        default=5, ge=1, description="Failed sign-ins of one account from one address a window."
+    )
+    login_max_failures_per_address: int = Field(
+        default=50, ge=1, description="Failed sign-ins from one address over all accounts."
+    )
+    login_max_failures_per_account: int = Field(
+        default=100,
+        ge=1,
+        description="Failed sign-ins of one account from every address after which each address"
+        " gets one failure on it a window; never refuses an address that has not failed.",
+    )
     api_key_requests_per_minute: int = Field(default=1200, ge=1)
     timezone: str = Field(
         default="Asia/Shanghai", description="Calendar of 'as of a day' and of monthly totals."

@@ -103,44 +103,70 @@ class IssuedApiKey:
 # --- signing in and tokens -------------------------------------------------------------------
 
 
-def _sign_in_keys(email: str, client_address: str) -> tuple[str, str]:
-    """The failure counters' keys: the account by a digest of its email (an email of up to
-    254 characters would not fit the key's 200, and the counters need not hold addresses of
-    people), the client by its address."""
+@dataclass(frozen=True, slots=True)
+class SignInKeys:
+    """The failure counters of one attempt: the account from this address, this address over
+    every account, and the account over every address. The account is named by a digest of
+    its email (an email of up to 254 characters would not fit the key's 200, and the counters
+    need not hold addresses of people); a client address is at most 100 characters."""
+
+    pair: str
+    address: str
+    account: str
+
+
+def _sign_in_keys(email: str, client_address: str) -> SignInKeys:
     account = hashlib.sha256(email.encode()).hexdigest()
-    return f"sign-in:account:{account}", f"sign-in:address:{client_address}"
+    return SignInKeys(
+        pair=f"sign-in:pair:{account}:{client_address}",
+        address=f"sign-in:address:{client_address}",
+        account=f"sign-in:account:{account}",
+    )
 
 
 async def sign_in(
     session: AsyncSession, *, email: str, password: str, client_address: str, settings: Settings
 ) -> TokenPair:
-    """Exchange a password for tokens; failures are limited per account and per address.
+    """Exchange a password for tokens; failures are limited so that a stranger cannot lock an
+    owner out (docs/decisions.md, "Sign-in limits").
 
-    Every attempt is counted first, atomically, so that processes racing on one account can
-    never let more than the allowed number through; a success takes its count back.
+    An address is refused after ``login_max_failures_per_account_address`` failures on one
+    account, or ``login_max_failures_per_address`` over all accounts, in a window. The
+    account-wide count never refuses an address that has not failed on the account: after
+    ``login_max_failures_per_account`` failures it only tightens each address to one. The
+    per-address counts are taken first, atomically, so that processes racing can never let
+    more than the allowed number through (the account-wide one, a soft threshold, counts only
+    attempts let through); a success takes its counts back.
     """
     now = utcnow()
     email = email.strip().lower()
     window = settings.login_window_seconds
-    account_key, address_key = _sign_in_keys(email, client_address)
-    account = await ratelimit_service.hit(session, key=account_key, window_seconds=window, now=now)
-    address = await ratelimit_service.hit(session, key=address_key, window_seconds=window, now=now)
-    if (
-        account.count > settings.login_max_failures_per_account
-        or address.count > settings.login_max_failures_per_address
-    ):
+    keys = _sign_in_keys(email, client_address)
+    pair = await ratelimit_service.hit(session, key=keys.pair, window_seconds=window, now=now)
+    address = await ratelimit_service.hit(session, key=keys.address, window_seconds=window, now=now)
+    # Read, not counted yet: a refused attempt must not push the account towards its
+    # threshold (an attacker's refused retries would tighten the owner's limit).
+    account_failures = await ratelimit_service.current(
+        session, key=keys.account, window_seconds=window, now=now
+    )
+    under_attack = account_failures >= settings.login_max_failures_per_account
+    pair_limit = 1 if under_attack else settings.login_max_failures_per_account_address
+    if pair.count > pair_limit or address.count > settings.login_max_failures_per_address:
         raise SignInRateLimited(
-            "Too many failed sign-ins for this account or address; retry later.",
-            retry_after=max(account.retry_after, address.retry_after),
+            "Too many failed sign-ins from this address; retry later (other addresses are not"
+            " affected).",
+            retry_after=pair.retry_after,
         )
+    await ratelimit_service.hit(session, key=keys.account, window_seconds=window, now=now)
 
     user = await session.scalar(select(User).where(User.email == email))
     password_ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not password_ok or not user.is_active:
         raise InvalidCredentials("The email or password is wrong, or the account is disabled.")
 
-    await ratelimit_service.clear(session, key=account_key)
-    await ratelimit_service.forgive(session, key=address_key, window_seconds=window, now=now)
+    await ratelimit_service.clear(session, key=keys.pair)
+    for key in (keys.address, keys.account):
+        await ratelimit_service.forgive(session, key=key, window_seconds=window, now=now)
     if password_needs_rehash(user.password_hash):
         user.password_hash = await hash_password(password)
     user.last_login_at = now

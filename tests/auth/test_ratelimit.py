@@ -1,4 +1,5 @@
-"""Failed sign-ins are limited per account and per address, across processes."""
+"""Failed sign-ins are limited per account from one address and per address, across
+processes."""
 
 import asyncio
 import itertools
@@ -15,7 +16,7 @@ from tests import builders
 from tests.conftest import TEST_SECRET
 from tests.servers import running_servers
 
-ACCOUNT_LIMIT = 5
+ACCOUNT_ADDRESS_LIMIT = 5
 ADDRESS_LIMIT = 8
 
 
@@ -52,7 +53,8 @@ async def _clear_of_a_window_boundary(margin_s: float = 30.0) -> None:
 
 
 def _servers_env(database_url: str, **limits: int) -> dict[str, str]:
-    """Servers that trust X-Forwarded-For, with these sign-in limits (``per_account=5``)."""
+    """Servers that trust X-Forwarded-For, with these sign-in limits
+    (``per_account_address=5``)."""
     return {
         "INNOSHARE_DATABASE_URL": database_url,
         "INNOSHARE_SECRET_KEY": TEST_SECRET,
@@ -77,7 +79,9 @@ async def test_sign_in_limits_hold_across_two_processes(
     migrated_fresh_database_url: str, account: str
 ) -> None:
     env = _servers_env(
-        migrated_fresh_database_url, per_account=ACCOUNT_LIMIT, per_address=ADDRESS_LIMIT
+        migrated_fresh_database_url,
+        per_account_address=ACCOUNT_ADDRESS_LIMIT,
+        per_address=ADDRESS_LIMIT,
     )
     with running_servers(2, env) as urls:
         await _clear_of_a_window_boundary()
@@ -85,15 +89,18 @@ async def test_sign_in_limits_hold_across_two_processes(
         wrong = [(account, f"wrong password {i:03}") for i in range(12)]
         responses = await _attempts(urls, wrong, "198.51.100.1")
         statuses = Counter(r.status_code for r in responses)
-        assert statuses == {401: ACCOUNT_LIMIT, 429: 12 - ACCOUNT_LIMIT}, statuses
+        assert statuses == {401: ACCOUNT_ADDRESS_LIMIT, 429: 12 - ACCOUNT_ADDRESS_LIMIT}, statuses
         limited = next(r for r in responses if r.status_code == 429)
         assert limited.headers["content-type"] == "application/problem+json"
         assert limited.json()["code"] == "too_many_sign_in_failures"
         assert 1 <= int(limited.headers["retry-after"]) <= 900
 
-        # Locked: even the right password waits for the window to pass, from any address.
-        [locked] = await _attempts(urls[1:], [(account, builders.PASSWORD)], "198.51.100.99")
+        # That address waits for the window to pass, even with the right password; the
+        # owner, from another address, does not.
+        [locked] = await _attempts(urls[1:], [(account, builders.PASSWORD)], "198.51.100.1")
         assert locked.status_code == 429
+        [owner] = await _attempts(urls[1:], [(account, builders.PASSWORD)], "198.51.100.99")
+        assert owner.status_code == 200, owner.text
 
         # Many accounts tried from one address: the address limit.
         spray = [(f"guess{i}@innoshare.test", "wrong password!!") for i in range(12)]

@@ -56,7 +56,7 @@ async def test_an_email_of_any_allowed_length_is_counted_not_a_server_error(
     assert answer.json()["code"] == "invalid_credentials"
 
 
-async def test_failed_sign_ins_are_counted_and_a_success_clears_the_account(
+async def test_failed_sign_ins_are_counted_and_a_success_clears_its_address(
     session: AsyncSession, settings: Settings
 ) -> None:
     user = await builders.create_user(session)
@@ -70,9 +70,12 @@ async def test_failed_sign_ins_are_counted_and_a_success_clears_the_account(
                 client_address=address,
                 settings=settings,
             )
-    account_key = f"sign-in:account:{hashlib.sha256(user.email.encode()).hexdigest()}"
+    digest = hashlib.sha256(user.email.encode()).hexdigest()
+    account_key = f"sign-in:account:{digest}"
+    pair_key = f"sign-in:pair:{digest}:{address}"
     counts = dict((await session.execute(select(RateLimitBucket.key, RateLimitBucket.count))).all())
     assert counts[account_key] == 2
+    assert counts[pair_key] == 2
     assert counts[f"sign-in:address:{address}"] == 2
 
     pair = await auth_service.sign_in(
@@ -85,8 +88,11 @@ async def test_failed_sign_ins_are_counted_and_a_success_clears_the_account(
     assert pair.access_token
     assert pair.refresh_token
     counts = dict((await session.execute(select(RateLimitBucket.key, RateLimitBucket.count))).all())
-    assert account_key not in counts
-    assert counts[f"sign-in:address:{address}"] == 2  # the success itself is not counted
+    assert pair_key not in counts  # this address's failures on the account are cleared
+    # The success itself is not counted; the account keeps its failures (an owner signing
+    # in does not reset a distributed attacker's count).
+    assert counts[account_key] == 2
+    assert counts[f"sign-in:address:{address}"] == 2
     await session.refresh(user)
     assert user.last_login_at is not None
 
