@@ -74,6 +74,51 @@ and proposals; deals paid through escrow and recorded in a double-entry ledger.
 """
 
 
+#: The bearer scheme's name in the document, and the name the optional-credential dependency
+#: declares (app/routers/deps.py), rewritten here as "anonymous, or HTTPBearer".
+BEARER = "HTTPBearer"
+OPTIONAL_BEARER = "HTTPBearer (optional)"
+
+_MALFORMED_CREDENTIALS = {
+    "description": "Unauthorized: credentials were sent but are malformed, unknown or expired"
+    " (anonymous calls are allowed; send no Authorization header).",
+    "content": {
+        PROBLEM_MEDIA_TYPE: {
+            "schema": {"$ref": "#/components/schemas/Problem"},
+            "example": {
+                "type": "urn:innoshare:problem:invalid_authorization",
+                "title": "Unauthorized",
+                "status": 401,
+                "detail": "Send credentials as 'Authorization: Bearer <token>'.",
+                "code": "invalid_authorization",
+            },
+        }
+    },
+}
+
+
+def _declare_security(schema: dict[str, Any]) -> None:
+    """Say which operations need credentials and which merely accept them.
+
+    An operation that takes only the optional principal is declared
+    ``security: [{}, {"HTTPBearer": []}]`` (anonymous, or a bearer), and documents the 401
+    that credentials it cannot accept get; one that requires a principal keeps
+    ``[{"HTTPBearer": []}]``. The optional scheme's own name leaves the document.
+    """
+    schemes = schema.get("components", {}).get("securitySchemes", {})
+    optional_model = schemes.pop(OPTIONAL_BEARER, None)
+    if optional_model is not None:
+        schemes.setdefault(BEARER, optional_model)
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            names = {name for requirement in operation.get("security", []) for name in requirement}
+            if BEARER in names:
+                operation["security"] = [{BEARER: []}]
+            elif OPTIONAL_BEARER in names:
+                operation["security"] = [{}, {BEARER: []}]
+                operation["responses"].setdefault("401", _MALFORMED_CREDENTIALS)
+
+
 def operation_id(route: APIRoute) -> str:
     """The endpoint function's name: unique, stable, and readable in generated clients."""
     return route.name
@@ -228,6 +273,7 @@ def install_openapi(app: FastAPI) -> None:
                 tags=TAGS,
             )
             _require_headers(schema)
+            _declare_security(schema)
             _problemize(schema)
             _declare_headers(schema)
             app.openapi_schema = schema

@@ -29,6 +29,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import Unauthorized
 from app.core.metrics import check_metrics_access
+from app.core.openapi import BEARER, OPTIONAL_BEARER
 from app.core.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.core.security import Principal, Scope
 from app.services import auth as auth_service
@@ -90,8 +91,14 @@ async def get_search_index(request: Request) -> CatalogIndexes:
 SearchIndexDep = Annotated[CatalogIndexes, Depends(get_search_index)]
 
 
+_BEARER_MODEL = HTTPBearerModel(
+    description="An access token from /v1/auth/token, or an API key (isk_…)."
+)
+
+
 class BearerPrincipal(SecurityBase):
-    """The caller named by ``Authorization: Bearer …``; documented as the HTTPBearer scheme.
+    """The caller named by ``Authorization: Bearer …``, or None: the HTTPBearer scheme,
+    declared optional (``security: [{}, {"HTTPBearer": []}]``, app/core/openapi.py).
 
     One dependency where FastAPI's own ``HTTPBearer`` would take three more (the scheme, the
     database, the settings), each of which costs more to resolve than an anonymous caller's
@@ -99,10 +106,8 @@ class BearerPrincipal(SecurityBase):
     """
 
     def __init__(self) -> None:
-        self.model = HTTPBearerModel(
-            description="An access token from /v1/auth/token, or an API key (isk_…)."
-        )
-        self.scheme_name = "HTTPBearer"
+        self.model = _BEARER_MODEL
+        self.scheme_name = OPTIONAL_BEARER
 
     async def __call__(self, request: Request) -> Principal | None:
         """The caller, or None when no credential is sent; a malformed one is a 401.
@@ -130,11 +135,21 @@ get_optional_principal = BearerPrincipal()
 OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
 
 
-async def get_principal(principal: OptionalPrincipal) -> Principal:
-    if principal is None:
-        raise Unauthorized()
-    return principal
+class RequiredPrincipal(SecurityBase):
+    """The caller, who must have sent credentials: the HTTPBearer scheme, declared required.
+    Built on the optional one (resolved once per request, whichever an endpoint takes)."""
 
+    def __init__(self) -> None:
+        self.model = _BEARER_MODEL
+        self.scheme_name = BEARER
+
+    async def __call__(self, principal: OptionalPrincipal) -> Principal:
+        if principal is None:
+            raise Unauthorized()
+        return principal
+
+
+get_principal = RequiredPrincipal()
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
