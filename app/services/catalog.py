@@ -147,7 +147,7 @@ class UniqueKey:
 
 
 #: The code of every catalog's external_id key; a spec names the codes of its other keys.
-EXTERNAL_ID_TAKEN = {("external_id",): "external_id_taken"}
+EXTERNAL_ID_TAKEN: dict[tuple[str, ...], str] = {("external_id",): "external_id_taken"}
 
 
 def unique_keys(model: type[Any], codes: Mapping[tuple[str, ...], str]) -> tuple[UniqueKey, ...]:
@@ -575,11 +575,13 @@ def _broken_key(spec: CatalogSpec[Any], exc: IntegrityError) -> UniqueKey | None
 
 def _taken_meanwhile(
     spec: CatalogSpec[Any], exc: IntegrityError, values: Mapping[str, Any]
-) -> Exception:
+) -> Conflict:
     """A unique key broken although check_unique found it free: a concurrent write won."""
     key = _broken_key(spec, exc)
     if key is None:
-        return exc
+        return Conflict(
+            f"The {spec.noun} conflicts with another item of this organization.", code="conflict"
+        )
     found = key.values_of(values) or ()
     return Conflict(
         f"Another request gave a {spec.noun} of this organization {key.describe(found)} at"
@@ -1487,15 +1489,14 @@ def _located_transition(
     ]
 
 
-def _import_raced(spec: CatalogSpec[Any], exc: IntegrityError) -> Exception:
+def _import_raced(spec: CatalogSpec[Any], exc: IntegrityError) -> Conflict:
     """A unique key the batch was checked against, taken by a concurrent request meanwhile."""
     key = _broken_key(spec, exc)
-    if key is None:
-        return exc
+    fields = " and ".join(key.fields) if key else "keys"
     return Conflict(
-        f"Another request gave {spec.name} of this organization some of these items'"
-        f" {' and '.join(key.fields)} at the same time; send the batch again (it will update"
-        " the items it now finds or report the collisions item by item).",
+        f"Another request gave {spec.name} of this organization some of these items' {fields}"
+        " at the same time; send the batch again (it will update the items it now finds or"
+        " report the collisions item by item).",
         code="import_conflict",
     )
 

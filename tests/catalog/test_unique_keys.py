@@ -235,3 +235,33 @@ async def test_a_key_taken_meanwhile_is_a_409_naming_the_key(
     assert again.status_code == 409, again.text
     assert again.json()["code"] == "ip_number_taken"
     assert uuid.UUID(second.json()["id"])
+
+
+async def test_an_import_racing_for_a_number_is_a_409_and_writes_nothing(
+    client: AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The number taken between the import's check and its write (new and updated items
+    alike): the constraint stops the batch, 409 ``import_conflict``, never a 500."""
+    from app.services import catalog as catalog_service
+
+    case = next(c for c in CASES if c.name == "ip_assets")
+    api_key = await _imported(case, client, session)
+    second = await client.post(
+        _import_url(case), json={"items": [_body(case, 2)]}, headers=api_key.headers
+    )
+    assert second.status_code == 200, second.text
+    history = await _history(session)
+
+    async def nothing_taken(*_args: object) -> dict[int, object]:
+        return {}
+
+    monkeypatch.setattr(catalog_service, "_taken_in_import", nothing_taken)
+    number = {"number": _body(case, 1)["number"]}
+    for item in ({**_body(case, 3), **number}, {**_body(case, 2), **number}):  # new, updated
+        response = await client.post(
+            _import_url(case), json={"items": [item], "mode": "continue"}, headers=api_key.headers
+        )
+        assert response.status_code == 409, response.text
+        assert response.json()["code"] == "import_conflict"
+        assert "kind and number" in response.json()["detail"]
+    assert await _history(session) == history
