@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.calendar import register_sqlite_calendar
-from app.core.errors import AppError
+from app.core.errors import AppError, database_outages
 from app.core.metrics import add_database_time
 from app.core.reads import Reads
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+CONNECT_TIMEOUT_S = 10
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
     # common a search term is, and picked a full GIN bitmap scan for 科技 (seconds) where the
     # newest-first index walk takes milliseconds. No JIT: its compile time dwarfs these
     # queries.
+    # A server that does not answer a connection attempt (a host gone from the network) fails
+    # it after CONNECT_TIMEOUT_S, not asyncpg's 60 s: the request answers 503 (errors.py).
     server_settings = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
     engine = create_async_engine(
         url,
@@ -97,7 +100,7 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=0,
         pool_timeout=30,
         pool_recycle=1800,
-        connect_args={"server_settings": server_settings},
+        connect_args={"server_settings": server_settings, "timeout": CONNECT_TIMEOUT_S},
     )
     _time_statements(engine)
     return engine
@@ -148,6 +151,7 @@ class Database:
                 else:
                     if session.in_transaction():  # a session never used has nothing to commit
                         await session.commit()
+                        database_outages.recovered()  # a no-op unless an outage was on
             except BaseException:
                 # Also after a failed COMMIT: SQLite keeps that transaction open otherwise.
                 await session.rollback()

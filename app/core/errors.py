@@ -1,15 +1,24 @@
 """Domain errors and their RFC 9457 ``application/problem+json`` rendering."""
 
+import errno
 import logging
+import socket
+import sqlite3
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from asyncpg import InterfaceError as DriverInterfaceError  # type: ignore[import-untyped]
+from asyncpg import PostgresError
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, JsonValue
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -176,6 +185,157 @@ class RateLimited(AppError):
         super().__init__(detail, **kwargs)
 
 
+class DatabaseUnavailable(AppError):
+    """The database cannot be reached (or, on SQLite, stayed locked past the busy timeout):
+    an outage, not a bug. The request changed nothing that was acknowledged; retry it (a money
+    request with the same Idempotency-Key) after ``Retry-After`` seconds."""
+
+    status = 503
+    code = "database_unavailable"
+    title = "Service Unavailable"
+
+    def __init__(
+        self, detail: str = "The database is not reachable; retry shortly.", **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("headers", {"Retry-After": str(OUTAGE_RETRY_AFTER_SECONDS)})
+        super().__init__(detail, **kwargs)
+
+
+#: What a 503 for an outage tells a client to wait: a PostgreSQL restart or fail-over takes
+#: seconds, and an answer during the outage costs a refused connection, nothing more.
+OUTAGE_RETRY_AFTER_SECONDS = 2
+
+# SQLSTATEs that mean the server or the connection is gone, not that the statement is wrong:
+# class 08 (connection exception), admin/crash shutdown and "cannot connect now" (starting up,
+# shutting down, in recovery), too many connections.
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# A socket that could not reach the server (raw, from the driver's connect).
+_NETWORK_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ETIMEDOUT,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.EHOSTDOWN,
+    }
+)
+
+
+def _is_outage_cause(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, (PoolTimeout, DisconnectionError)):
+        return True  # no pooled connection came free in time: overloaded or stalled
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and (sqlstate.startswith("08") or sqlstate in _OUTAGE_SQLSTATES):
+        return True
+    if isinstance(error, DriverInterfaceError) and "connection is closed" in str(error):
+        return True
+    # SQLite: the database stayed locked for the whole busy timeout (a long writer, a backup).
+    if getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+        return True
+    if isinstance(error, (ConnectionError, TimeoutError, socket.gaierror)):
+        return True
+    return isinstance(error, OSError) and error.errno in _NETWORK_ERRNOS
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached now (refused, dropped, shutting
+    down, starting up, out of connections, the pool exhausted, SQLite busy), rather than that
+    the code or the request is wrong (a ProgrammingError, an IntegrityError: those stay 500 or
+    their domain error). Looks through SQLAlchemy's wrapper and the exceptions it was raised
+    from."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if _is_outage_cause(cause):
+            return True
+        orig = getattr(cause, "orig", None)  # SQLAlchemy's wrapper: the driver's error
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+        chained = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+        if chained is not None:
+            pending.append(chained)
+    return False
+
+
+class OutageLog:
+    """One warning per ``interval`` while the database is unreachable, with how many failures
+    it stands for, and one line when it answers again: an outage is news once, not a
+    traceback per request (30 s of one logged 3,219)."""
+
+    def __init__(self, logger: logging.Logger, *, interval: float = 10.0) -> None:
+        self.logger = logger
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._since: float | None = None  # the first failure of the current outage
+        self._last_report = 0.0
+        self._unreported = 0
+        self._total = 0
+
+    @property
+    def active(self) -> bool:
+        return self._since is not None
+
+    def failed(self, error: BaseException, *, where: str) -> None:
+        """Count a failure for the outage, logging it if the last line is ``interval`` old."""
+        now = time.monotonic()
+        with self._lock:
+            if self._since is None:
+                self._since = now
+                self._last_report = -self.interval
+                self._total = 0
+            self._total += 1
+            self._unreported += 1
+            if now - self._last_report < self.interval:
+                return
+            suppressed, self._unreported = self._unreported - 1, 0
+            self._last_report = now
+            seconds = now - self._since
+        self.logger.warning(
+            "database unavailable (%s): %s: %s; %d more failures since the last line,"
+            " %.0f s into the outage",
+            where,
+            type(error).__name__,
+            _first_line(error),
+            suppressed,
+            seconds,
+            extra={"outage_failures": self._total, "suppressed": suppressed},
+        )
+
+    def recovered(self) -> None:
+        """The database answered: close the outage (a no-op outside one)."""
+        if self._since is None:
+            return
+        with self._lock:
+            if self._since is None:
+                return
+            seconds, total = time.monotonic() - self._since, self._total
+            self._since, self._unreported = None, 0
+        self.logger.warning(
+            "database reachable again after %.1f s; %d failures during the outage",
+            seconds,
+            total,
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
+#: The process's record of database outages (requests and the webhook worker alike).
+database_outages = OutageLog(logger)
+
+
 def problem_response(
     *,
     status: int,
@@ -296,8 +456,44 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
+def outage_response(error: BaseException, *, where: str, request_id: str | None) -> ProblemResponse:
+    """The 503 for a request the database outage ``error`` failed, counted in the outage log."""
+    database_outages.failed(error, where=where)
+    unavailable = DatabaseUnavailable()
+    return problem_response(
+        status=unavailable.status,
+        code=unavailable.code,
+        title=unavailable.title,
+        detail=unavailable.detail,
+        headers=unavailable.headers,
+        request_id=request_id,
+    )
+
+
+#: Where an outage can surface: SQLAlchemy's errors, the drivers' own (the fast read path
+#: and driver SQL use them directly), and the socket's when a connection cannot be opened.
+_DATABASE_ERRORS = (
+    DBAPIError,
+    PoolTimeout,
+    DisconnectionError,
+    PostgresError,
+    DriverInterfaceError,
+    sqlite3.Error,
+    OSError,
+)
+
+
+async def _handle_database_error(request: Request, exc: Exception) -> ProblemResponse:
+    if not is_database_outage(exc):
+        raise exc  # a bug: the request context's last resort logs it and answers 500
+    where = f"{request.method} {request.url.path}"
+    return outage_response(exc, where=where, request_id=_request_id(request))
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _handle_app_error)
+    for kind in _DATABASE_ERRORS:
+        app.add_exception_handler(kind, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
 

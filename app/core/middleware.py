@@ -1,4 +1,5 @@
-"""ASGI middleware: request context (id, access log, metrics, last-resort 500), input guards
+"""ASGI middleware: request context (id, access log, metrics, last-resort 500 or, for a
+database outage, 503), input guards
 (body size, NUL bytes in the URL) and conditional GETs (ETag / 304)."""
 
 import hashlib
@@ -14,7 +15,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import FieldError, problem_response
+from app.core.errors import (
+    FieldError,
+    database_outages,
+    is_database_outage,
+    outage_response,
+    problem_response,
+)
 from app.core.logging import request_id_var
 from app.core.metrics import database_time, observe_request
 
@@ -89,7 +96,17 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            if is_database_outage(error):  # raised outside the routes (a middleware's read)
+                status = 503
+                if not response_started:
+                    where = f"{scope['method']} {scope['path']}"
+                    response = outage_response(error, where=where, request_id=request_id)
+                    response.headers[REQUEST_ID_HEADER] = request_id
+                    await response(scope, receive, send)
+                else:
+                    database_outages.failed(error, where=scope["path"])
+                return
             error_logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             status = 500
             if not response_started:

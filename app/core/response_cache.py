@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import is_database_outage
 from app.core.metrics import RESPONSE_CACHE
 
 logger = logging.getLogger(__name__)
@@ -151,7 +152,9 @@ class ResponseCacheMiddleware:
         try:
             current = await self.read_generations()
             generations = tuple(current[topic] for topic in topics)
-        except Exception:
+        except Exception as error:
+            if is_database_outage(error):
+                raise  # the request would fail too: 503 (the request context answers it)
             # No generations, no way to tell a fresh entry from a stale one: compute it.
             logger.warning("response cache: generations unreadable", exc_info=True)
             _BYPASS.inc()
