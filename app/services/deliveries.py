@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import bulk, webhooks
 from app.core.calendar import utcnow
 from app.core.db import Database, locking
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Conflict, Forbidden, NotFound, database_outages, is_database_outage
 from app.core.pagination import (
     InvalidCursor,
     KeysetOrder,
@@ -257,8 +257,11 @@ async def deliver_due(
         async with gate:
             try:
                 await attempt(db, sender, item)
-            except Exception:  # the event stays leased and is retried once the lease ends
-                logger.exception("recording the delivery of event %s failed", item.event.id)
+            except Exception as error:  # the event stays leased and is retried once the lease ends
+                if is_database_outage(error):
+                    database_outages.failed(error, where="webhook worker")
+                else:
+                    logger.exception("recording the delivery of event %s failed", item.event.id)
 
     await asyncio.gather(*(one(item) for item in claimed))
     return len(claimed)
@@ -276,13 +279,17 @@ async def run_worker(
 ) -> None:
     """Make outbox entries events and deliver due events until ``stop`` is set; look again
     every ``poll_seconds`` when there is nothing to do. A database that cannot be reached is
-    waited for, not fatal."""
+    waited for, not fatal: counted in the outage log (``errors.database_outages``), which
+    writes one line per interval, not a traceback per poll."""
     while not stop.is_set():
         try:
             busy = await expand_outbox(db)
             busy += await deliver_due(db, sender, batch=batch, lease=lease, concurrency=concurrency)
-        except Exception:
-            logger.exception("the delivery worker could not reach the database; retrying")
+        except Exception as error:
+            if is_database_outage(error):
+                database_outages.failed(error, where="webhook worker")
+            else:
+                logger.exception("the delivery worker failed; retrying")
             busy = 0
         if busy:
             continue
