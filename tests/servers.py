@@ -22,10 +22,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_servers(count: int, env: Mapping[str, str]) -> Iterator[list[str]]:
-    """Start ``count`` API processes sharing one database; yield their base URLs."""
+def running_servers(
+    count: int, env: Mapping[str, str], *, log: Path | None = None
+) -> Iterator[list[str]]:
+    """Start ``count`` API processes sharing one database; yield their base URLs. With
+    ``log``, their standard output (the app's JSON log lines) is appended to that file."""
     processes: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
+    stdout = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         for _ in range(count):
             port = free_port()
@@ -49,7 +53,7 @@ def running_servers(count: int, env: Mapping[str, str]) -> Iterator[list[str]]:
                     command,
                     cwd=PROJECT_ROOT,
                     env={**os.environ, **env},
-                    stdout=subprocess.DEVNULL,
+                    stdout=stdout,
                     stderr=subprocess.PIPE,
                 )
             )
@@ -65,6 +69,8 @@ def running_servers(count: int, env: Mapping[str, str]) -> Iterator[list[str]]:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if log is not None and not isinstance(stdout, int):
+            stdout.close()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
