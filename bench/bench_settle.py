@@ -106,6 +106,7 @@ TECHNOLOGY_TITLES = [
 DEAL_TITLES = {
     ContractCategory.development: "联合开发",
     ContractCategory.transfer: "技术转让",
+    ContractCategory.license: "技术许可",
     ContractCategory.consulting: "技术咨询",
     ContractCategory.service: "技术服务",
 }
