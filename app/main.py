@@ -15,7 +15,7 @@ from app import __version__
 from app.core import webhooks
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import Database, create_engine
-from app.core.errors import register_error_handlers
+from app.core.errors import is_database_outage, register_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import (
     REQUEST_ID_HEADER,
@@ -79,9 +79,12 @@ async def _build_search_index(index: catalog_service.CatalogIndexes) -> None:
     started = time.perf_counter()
     try:
         sizes = await index.build()
-    except Exception:
+    except Exception as error:
+        outage = is_database_outage(error)  # a process (re)started during an outage: no trace
         logger.warning(
-            "search index: not built at start-up; the first search builds it", exc_info=True
+            "search index: not built at start-up%s; the first search builds it",
+            f" (database unavailable: {type(error).__name__})" if outage else "",
+            exc_info=not outage,
         )
         return
     logger.info(
