@@ -7,7 +7,7 @@ PORT ?= 8000
 
 TS_CLIENT := tests/clients/typescript
 
-.PHONY: run test test-sqlite test-postgres clients lint format migrate bench clean
+.PHONY: run test test-sqlite test-postgres clients lint format migrate bench faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,11 @@ migrate: $(VENV)/.installed
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/bench_get.py
+
+## faults: fund/settle load on a PostgreSQL cluster of its own while a worker is killed and
+## PostgreSQL stops and starts; checks the ledger (bench/faults.py, docs/operations.md)
+faults: $(VENV)/.installed-dev
+	$(BIN)/python bench/faults.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(TS_CLIENT)/node_modules

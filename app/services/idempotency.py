@@ -9,7 +9,10 @@ advisory lock on the key says so. On SQLite, writers are serialized (``BEGIN IMM
 the second request waits for the first to commit and then gets its stored response.
 
 Only successful responses are kept: a request that fails changes nothing, so sending it again
-runs it again. Deadlocks and serialization failures on PostgreSQL are retried here, the whole
+runs it again. That holds for a database outage too (503 ``database_unavailable``): the lock
+is the transaction's and the record commits with the effect, so a request the outage stopped
+leaves its key unused; and if its commit reached the server before the connection was lost,
+the retry finds the record and replays it. Deadlocks and serialization failures on PostgreSQL are retried here, the whole
 transaction again, a few times with a growing random pause.
 """
 
