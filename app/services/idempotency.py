@@ -12,8 +12,8 @@ Only successful responses are kept: a request that fails changes nothing, so sen
 runs it again. That holds for a database outage too (503 ``database_unavailable``): the lock
 is the transaction's and the record commits with the effect, so a request the outage stopped
 leaves its key unused; and if its commit reached the server before the connection was lost,
-the retry finds the record and replays it. Deadlocks and serialization failures on PostgreSQL are retried here, the whole
-transaction again, a few times with a growing random pause.
+the retry finds the record and replays it. Deadlocks and serialization failures on PostgreSQL
+are retried here, the whole transaction again, a few times with a growing random pause.
 """
 
 import asyncio
