@@ -12,6 +12,7 @@ from typing import Any
 
 from asyncpg import InterfaceError as DriverInterfaceError  # type: ignore[import-untyped]
 from asyncpg import PostgresError
+from asyncpg.exceptions import ConnectionDoesNotExistError  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -265,6 +266,17 @@ def is_database_outage(error: BaseException) -> bool:
         if chained is not None:
             pending.append(chained)
     return False
+
+
+def connection_lost(error: Exception) -> Exception:
+    """What to raise from ``error``, raised by a driver whose connection turned out closed:
+    the connection lost (an outage). asyncpg reports a statement on a connection the server has
+    just dropped as an ``InternalClientError`` ("cannot switch to state 12; another operation
+    is in progress") when the close races the statement."""
+    lost: Exception = ConnectionDoesNotExistError(
+        f"the connection closed under the statement: {type(error).__name__}: {error}"
+    )
+    return lost
 
 
 class OutageLog:

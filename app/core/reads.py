@@ -31,6 +31,7 @@ from sqlalchemy import Dialect, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from app.core.errors import connection_lost, is_database_outage
 from app.core.metrics import add_database_time
 from app.core.sql import for_driver, select_sql, table_of
 
@@ -56,15 +57,30 @@ class Reads:
         greenlet switches, a task and its isolation-level bookkeeping per checkout, more
         than the primary-key lookup it serves. An error the server reports for a statement
         leaves the connection usable; after any other (the connection lost or killed, the
-        protocol out of step, the read cancelled half way) it is discarded, not pooled.
+        protocol out of step, the read cancelled half way) it is discarded, not pooled; so is
+        one whose server said it is going away (a shutdown's 57P01, errors.is_database_outage).
+        A read the connection closed under is reported as such (asyncpg raises an
+        InternalClientError, "cannot switch to state …", which was a 500 in outage drills).
         """
         pooled = await self._engine.raw_connection()
         driver = pooled.driver_connection
         try:
             yield driver
         except BaseException as error:
-            if driver is None or driver.is_closed() or not isinstance(error, PostgresError):
+            if (
+                driver is None
+                or driver.is_closed()
+                or not isinstance(error, PostgresError)
+                or is_database_outage(error)
+            ):
                 pooled.invalidate(error if isinstance(error, Exception) else None)
+            if (
+                isinstance(error, Exception)
+                and driver is not None
+                and driver.is_closed()
+                and not is_database_outage(error)
+            ):
+                raise connection_lost(error) from error
             raise
         finally:
             # Returning it may have to roll back, which awaits: in a greenlet, as SQLAlchemy's.

@@ -15,6 +15,7 @@ from sqlalchemy import Table
 from sqlalchemy.exc import DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import connection_lost, is_database_outage
 from app.core.metrics import add_database_time
 
 # The money path (ledger entries, idempotency records) runs a dozen small statements per
@@ -114,7 +115,14 @@ async def execute_sql(session: AsyncSession, sql: str, params: Sequence[Any] = (
     try:
         return SQLRows(await driver.fetch(sql, *values))
     except PostgresError as error:
+        if is_database_outage(error):  # the server is going away: never pool this again
+            await connection.invalidate(error)
         raise _as_sqlalchemy_error(sql, values, error) from error
+    except Exception as error:  # the connection lost or its protocol out of step (see reads)
+        await connection.invalidate(error)
+        if driver.is_closed() and not is_database_outage(error):
+            raise connection_lost(error) from error
+        raise
     finally:
         add_database_time(time.perf_counter() - started)
 

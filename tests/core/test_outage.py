@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.core import db as db_module
 from app.core.db import Database, create_engine
-from app.core.errors import OutageLog, is_database_outage
+from app.core.errors import OutageLog, connection_lost, is_database_outage
 from app.core.security import Role, create_access_token
 from app.main import create_app
 from tests.clusters import ClusterUnavailable, own_cluster
@@ -75,6 +75,7 @@ def _adapted(driver_error: BaseException) -> DBAPIError:
         (_wrapped(sqlite3.IntegrityError("UNIQUE constraint failed"), IntegrityError), False),
         (_wrapped(sqlite3.OperationalError("no such table: deals"), OperationalError), False),
         (asyncpg.exceptions.InterfaceError("another operation is in progress"), False),
+        (asyncpg.exceptions.InternalClientError("cannot switch to state 12"), False),
         (FileNotFoundError(errno.ENOENT, "export.csv"), False),
         (ValueError("bad"), False),
     ],
@@ -87,6 +88,15 @@ def test_connection_failures_are_outages_and_bugs_are_not(
         orig.sqlite_errorname = "SQLITE_BUSY"  # type: ignore[union-attr]
         outage = True
     assert is_database_outage(error) is outage
+
+
+def test_a_driver_error_on_a_connection_that_closed_under_it_is_an_outage() -> None:
+    """asyncpg's InternalClientError alone is a 500 (a bug); raised as the connection closed
+    (the fast read path and driver SQL check), it is reported as the connection lost."""
+    raced = asyncpg.exceptions.InternalClientError("cannot switch to state 12")
+    lost = connection_lost(raced)
+    assert is_database_outage(lost)
+    assert "InternalClientError" in str(lost)
 
 
 def test_an_error_raised_from_an_outage_is_one() -> None:
