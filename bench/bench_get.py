@@ -260,8 +260,9 @@ def wait_until_ok(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 @contextmanager
 def running_server(
     command: list[str], env: Mapping[str, str], url: str, log: Path
-) -> Iterator[None]:
-    """Start ``command``, yield once ``url`` answers 200, stop it (and its workers) after."""
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``command``, yield its process once ``url`` answers 200, stop it (and its
+    workers) after."""
     with log.open("wb") as log_file:
         process = subprocess.Popen(
             command,
@@ -273,7 +274,7 @@ def running_server(
         )
     try:
         wait_until_ok(url, process, log)
-        yield
+        yield process
     finally:
         process.terminate()  # `timeout` passes SIGTERM on to uvicorn
         try:
