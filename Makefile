@@ -67,8 +67,9 @@ format: $(VENV)/.installed-dev
 migrate: $(VENV)/.installed
 	$(BIN)/innoshare migrate
 
+## bench: every benchmark (SQLite; on PostgreSQL with BENCH_DATABASE_URL), then bench/results.md
 bench: $(VENV)/.installed-dev
-	$(BIN)/python bench/bench_get.py
+	$(BIN)/python bench/run_all.py $(ARGS)
 
 ## faults: fund/settle load on a PostgreSQL cluster of its own while a worker is killed and
 ## PostgreSQL stops and starts; checks the ledger (bench/faults.py, docs/operations.md)

@@ -441,6 +441,23 @@ def faults_section(results: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def runs_section(results: dict[str, Any] | None) -> list[str]:
+    lines = ["## The last `make bench`", ""]
+    if results is None:
+        return [*lines, "No record: `bench/results/run.json` does not exist.", ""]
+    for key, entry in entries(results):
+        lines += [
+            f"**{key}**, finished {when_and_where(entry)}, {entry['seconds']} s in all:",
+            "",
+            "| benchmark | status | seconds |",
+            "|---|---|---:|",
+        ]
+        for name, status in entry["benchmarks"].items():
+            lines.append(f"| {name} | {status['status']} | {status.get('seconds', '')} |")
+        lines.append("")
+    return lines
+
+
 def machines(all_results: list[dict[str, Any]]) -> list[str]:
     seen: dict[str, int] = {}
     for results in all_results:
@@ -486,6 +503,7 @@ def render() -> str:
             " baseline from the same run hold up better.",
             "",
         ]
+    lines += runs_section(load("run"))
     lines += ["## Each benchmark beside its target", ""]
     for name, file, title, rows_of in BENCHMARKS:
         lines += benchmark_section(title, file, loaded[name], rows_of)
