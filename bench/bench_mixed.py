@@ -45,6 +45,8 @@ from bench_get import (
 )
 from bench_results import merge_results, run_header
 
+from app.demo.accounts import accounts_file
+
 RESULTS_FILE = Path(__file__).resolve().parent / "results" / "mixed.json"
 MAX_DURATION_S = 240  # bench_get's servers live 300 s under `timeout`
 WARMUP_S = 2.0
@@ -538,7 +540,11 @@ def print_report(entry: dict[str, Any]) -> None:
 def run(options: Options, workdir: Path) -> int:
     database_url = options.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     backend = backend_name(database_url)
-    accounts, preparation_s = prepare_database(database_url)
+    try:
+        accounts, preparation_s = prepare_database(database_url)
+    finally:
+        if options.database_url is None:  # the seed kept them for a file about to go
+            (PROJECT_ROOT / accounts_file(database_url)).unlink(missing_ok=True)
     port = free_port()
     env = server_env(database_url, workers=options.workers, workdir=workdir)
     command = uvicorn_command("app.main:create_app", port, options.workers, [])
