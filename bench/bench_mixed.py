@@ -68,6 +68,13 @@ SEARCH_WORDS = (
     "新材料",
     "智能制造 机器人",
 )
+#: Settings of the caller's environment that change what is measured: recorded with the
+#: figures and named in the results key (``sqlite+MALLOC_ARENA_MAX=2``).
+RECORDED_ENVIRONMENT = (
+    "MALLOC_ARENA_MAX",
+    "INNOSHARE_RESPONSE_CACHE_MB",
+    "INNOSHARE_WEBHOOK_WORKER",
+)
 TOTALS_GROUPS = ("none", "month", "quarter", "category", "seller")
 DEAL_CATEGORIES = ("development", "transfer", "license", "consulting", "service")
 
@@ -561,9 +568,11 @@ def run(options: Options, workdir: Path) -> int:
     operations = operation_figures(load, window_s)
     errors = sum(figures["errors"] for figures in operations.values())
     measured = sum(figures["measured"] for figures in operations.values())
+    environment = {name: os.environ[name] for name in RECORDED_ENVIRONMENT if name in os.environ}
     entry = {
         **run_header(load_average=True),
         "backend": backend,
+        "environment": environment,
         "workers": options.workers,
         "concurrency": options.concurrency,
         "duration_s": options.duration,
@@ -585,7 +594,8 @@ def run(options: Options, workdir: Path) -> int:
         and max(peak_rss_mb.values()) <= RSS_LIMIT_MB,
     }
     print_report(entry)
-    merge_results(RESULTS_FILE, backend, entry)
+    key = "+".join([backend, *(f"{name}={value}" for name, value in environment.items())])
+    merge_results(RESULTS_FILE, key, entry)
     if errors:
         print(f"FAILED: {errors} request(s) failed", file=sys.stderr)
     if not peak_rss_mb or max(peak_rss_mb.values()) > RSS_LIMIT_MB:

@@ -378,7 +378,8 @@ def mixed_section(results: dict[str, Any] | None) -> list[str]:
     for key, entry in entries(results):
         lines += [
             f"**{key}**, measured {when_and_where(entry)}: {entry['workers']} workers,"
-            f" {entry['concurrency']} clients, {entry['duration_s']} s after a"
+            + "".join(f" {name}={value}," for name, value in entry.get("environment", {}).items())
+            + f" {entry['concurrency']} clients, {entry['duration_s']} s after a"
             f" {entry['warmup_s']} s warm-up, the `{entry['seed_scale']}` demo dataset"
             f" (prepared in {sum(entry['preparation_s'].values()):.1f} s);"
             f" {entry['requests_per_s']} requests/s, {entry['errors']} errors."
@@ -509,6 +510,17 @@ def render() -> str:
         lines += benchmark_section(title, file, loaded[name], rows_of)
     lines += mixed_section(loaded["mixed"])
     lines += faults_section(faults)
+    covered = {f"{name}.json" for name in [*loaded, "faults", "run"]}
+    others = sorted(path.name for path in RESULTS_DIR.glob("*.json") if path.name not in covered)
+    if others:
+        lines += [
+            "## Other results files",
+            "",
+            "Kept in `bench/results/` without a target, described in `bench/README.md`: "
+            + ", ".join(f"`{name}`" for name in others)
+            + ".",
+            "",
+        ]
     return "\n".join(lines).rstrip() + "\n"
 
 
