@@ -13,6 +13,7 @@ below, TARGETS.
 import json
 import sys
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,13 @@ TARGETS: dict[str, dict[str, Any]] = {
         "ratio_at_most": 1.2,
         "text": "with 10,000 subscriptions, import and publish ≤ 1.2 × without",
         "source": "issue 14",
+    },
+    "faults": {
+        "recovery_s_at_most": 10.0,
+        "text": "no 500; every acknowledged fund and settlement in the ledger exactly once;"
+        " verify ok, balances sum 0; answering again ≤ 10 s after PostgreSQL is started"
+        " (faults.py's --max-recovery default)",
+        "source": "issue 17, bench/faults.py",
     },
     "mixed": {
         "errors_at_most": 0,
@@ -289,6 +297,38 @@ def subscriptions_rows(entry: dict[str, Any], _all: dict[str, Any]) -> list[Row]
     ]
 
 
+def faults_rows(entry: dict[str, Any], _all: dict[str, Any]) -> list[Row]:
+    ledger = entry["ledger"]
+    misplaced = (
+        ledger["acknowledged_not_once_in_ledger"]
+        + ledger["in_ledger_not_acknowledged"]
+        + ledger["more_than_once"]
+    )
+    recovery = entry["recovery_seconds"]
+    return [
+        (
+            f"500s among {entry['requests']} requests ({entry['status_503']} × 503 in the outage)",
+            f"{entry['status_500']}",
+            "none measured",
+            verdict(entry["status_500"] == 0),
+        ),
+        (
+            f"acknowledged operations not exactly once in the ledger (of {entry['acknowledged']})",
+            f"{misplaced}; verify ok {ledger['verify_ok']}, balances sum {ledger['balances_sum']}",
+            "",
+            verdict(
+                misplaced == 0 and ledger["verify_ok"] and Decimal(ledger["balances_sum"]) == 0
+            ),
+        ),
+        (
+            "seconds from asking PostgreSQL to start to a database read answered",
+            f"{recovery}",
+            "",
+            verdict(recovery is not None and recovery <= TARGETS["faults"]["recovery_s_at_most"]),
+        ),
+    ]
+
+
 def mixed_rows(entry: dict[str, Any], _all: dict[str, Any]) -> list[Row]:
     target = TARGETS["mixed"]
     peak = max(entry["peak_rss_mb"].values()) if entry["peak_rss_mb"] else None
@@ -330,6 +370,12 @@ BENCHMARKS: list[tuple[str, str, str, Callable[[dict[str, Any], dict[str, Any]],
         subscriptions_rows,
     ),
     ("mixed", "mixed", "Mixed load (bench_mixed.py)", mixed_rows),
+    (
+        "faults",
+        "faults",
+        "Faults: a worker killed, PostgreSQL stopped under fund/settle (faults.py)",
+        faults_rows,
+    ),
 ]
 
 
@@ -417,7 +463,7 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def faults_section(results: dict[str, Any] | None) -> list[str]:
-    lines = ["## Faults (`make faults`)", ""]
+    lines = ["## Faults (`make faults`), every figure", ""]
     if results is None:
         return [
             *lines,
@@ -472,11 +518,11 @@ def machines(all_results: list[dict[str, Any]]) -> list[str]:
 
 def render() -> str:
     loaded = {name: load(name) for name, *_ in BENCHMARKS}
-    faults = load("faults")
-    present = [results for results in [*loaded.values(), faults] if results is not None]
+    faults = loaded["faults"]
+    present = [results for results in loaded.values() if results is not None]
     busy = [
         f"{name}/{key}"
-        for name, results in [*loaded.items(), ("faults", faults)]
+        for name, results in loaded.items()
         if results is not None
         for key, entry in entries(results)
         if (entry.get("machine", {}).get("load_average_1m_at_end") or 0)
@@ -510,7 +556,7 @@ def render() -> str:
         lines += benchmark_section(title, file, loaded[name], rows_of)
     lines += mixed_section(loaded["mixed"])
     lines += faults_section(faults)
-    covered = {f"{name}.json" for name in [*loaded, "faults", "run"]}
+    covered = {f"{name}.json" for name in [*loaded, "run"]}
     others = sorted(path.name for path in RESULTS_DIR.glob("*.json") if path.name not in covered)
     if others:
         lines += [
