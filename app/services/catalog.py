@@ -44,7 +44,7 @@ from app.core.errors import (
 )
 from app.core.filters import Filter
 from app.core.pagination import (
-    InvalidCursor,
+    CursorSlot,
     KeysetOrder,
     Page,
     decode_cursor,
@@ -798,6 +798,11 @@ async def list_history(
     return await history_page(session, spec, item_id=item.id, limit=limit, cursor=cursor)
 
 
+HISTORY_OLDEST = KeysetOrder(
+    "history:oldest", (CatalogHistory.created_at, CatalogHistory.id), descending=False
+)
+
+
 async def history_page(
     session: AsyncSession,
     spec: CatalogSpec[Any],
@@ -807,9 +812,7 @@ async def history_page(
     cursor: str | None,
 ) -> Page[CatalogHistory]:
     """One page of an item's history, oldest first, for a caller already allowed to read it."""
-    order = KeysetOrder(
-        "history:oldest", (CatalogHistory.created_at, CatalogHistory.id), descending=False
-    )
+    order = HISTORY_OLDEST
     stmt = select(CatalogHistory).where(
         CatalogHistory.catalog == spec.name, CatalogHistory.item_id == item_id
     )
@@ -966,10 +969,12 @@ def _index_order(spec: CatalogSpec[Any], sort: str) -> search_index.SortKey:
 def _hits_offset(cursor: str | None, order_name: str) -> int:
     if cursor is None:
         return 0
-    (offset,) = decode_cursor(cursor, order_name, 1)
-    if type(offset) is not int or not 0 < offset < search_index.MAX_WINDOW:
-        raise InvalidCursor("The cursor is not valid for this list.")
-    return offset
+    (offset,) = decode_cursor(cursor, order_name, _HITS_OFFSET)
+    return int(offset)
+
+
+#: A page of hits starts after the previous ones, within the window the index ranks.
+_HITS_OFFSET = (CursorSlot.integer(1, search_index.MAX_WINDOW - 1),)
 
 
 async def search_items(

@@ -39,7 +39,7 @@ from app.core.calendar import utcnow
 from app.core.db import Database, locking
 from app.core.errors import Conflict, Forbidden, NotFound, database_outages, is_database_outage
 from app.core.pagination import (
-    InvalidCursor,
+    CursorSlot,
     KeysetOrder,
     Page,
     decode_cursor,
@@ -364,12 +364,14 @@ class Feed:
     """Where to read on from: given even when the page is empty, so a poller keeps its place."""
 
 
+#: A feed position: the last event's ``tx`` (-1 before the first) and ``seq``.
+FEED_SLOTS = (CursorSlot.of_column(Event.tx), CursorSlot.of_column(Event.seq))
+
+
 def _feed_position(cursor: str | None) -> tuple[int, int]:
     if cursor is None:
         return (-1, 0)
-    tx, seq = decode_cursor(cursor, FEED_ORDER, 2)
-    if type(tx) is not int or type(seq) is not int:
-        raise InvalidCursor("The cursor is not valid for the events feed.")
+    tx, seq = decode_cursor(cursor, FEED_ORDER, FEED_SLOTS)
     return tx, seq
 
 
