@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AwareDatetime, TypeAdapter
+from pydantic import TypeAdapter
 
 from app.core.errors import problem_responses
 from app.core.openapi import sends_headers
@@ -21,6 +21,7 @@ from app.routers.deps import (
     SearchIndexDep,
     SessionDep,
 )
+from app.schemas.base import Moment
 from app.schemas.catalog import HistoryPage
 from app.services import catalog as catalog_service
 from app.services.catalog import CatalogQuery, CatalogSpec
@@ -63,8 +64,8 @@ def query_parameters(
         tag: Annotated[
             list[str] | None, Query(max_length=30, description="All of these tags.")
         ] = None,
-        created_from: Annotated[AwareDatetime | None, Query()] = None,
-        created_to: Annotated[AwareDatetime | None, Query()] = None,
+        created_from: Annotated[Moment | None, Query()] = None,
+        created_to: Annotated[Moment | None, Query()] = None,
         sort: Annotated[
             sort_type | None,
             Query(

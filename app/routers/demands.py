@@ -5,7 +5,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.core.errors import problem_responses
 from app.core.openapi import sends_headers
@@ -15,7 +14,7 @@ from app.models.catalog import CatalogHistory
 from app.models.demands import Demand, DemandKind, DemandStatus
 from app.routers.catalog import IfMatch, query_parameters
 from app.routers.deps import CurrentPrincipal, Cursor, Limit, OptionalPrincipal, SessionDep
-from app.schemas.base import MoneyIn
+from app.schemas.base import Moment, MoneyIn
 from app.schemas.catalog import HistoryPage
 from app.schemas.demands import (
     DemandCancel,
@@ -62,8 +61,8 @@ async def list_demands(
         MoneyIn | None, Query(description="CNY; budgets overlapping the range (visible ones).")
     ] = None,
     budget_max: Annotated[MoneyIn | None, Query(description="CNY, e.g. 800000.00")] = None,
-    deadline_from: Annotated[AwareDatetime | None, Query()] = None,
-    deadline_to: Annotated[AwareDatetime | None, Query()] = None,
+    deadline_from: Annotated[Moment | None, Query()] = None,
+    deadline_to: Annotated[Moment | None, Query()] = None,
 ) -> catalog_service.CatalogPage[Demand]:
     """Search and filter demands (default: open ones); facets: kind, field, status, owner_id."""
     return await demands_service.list_demands(

@@ -1,6 +1,5 @@
 """/v1/ip-assets: patents, trademarks, copyrights and software copyrights."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
@@ -10,6 +9,7 @@ from app.core.routing import PrefixRouter
 from app.models.ip_assets import IPAsset, IPKind, LegalStatus
 from app.routers.catalog import CatalogQueryDep, add_item_routes
 from app.routers.deps import OptionalPrincipal, SessionDep
+from app.schemas.base import Day
 from app.schemas.ip_assets import IPAssetCreate, IPAssetPage, IPAssetRead, IPAssetUpdate
 from app.services import catalog as catalog_service
 from app.services import ip_assets as ip_assets_service
@@ -27,8 +27,8 @@ async def list_ip_assets(
     field: Annotated[list[str] | None, Query(max_length=50)] = None,
     available_for_transfer: Annotated[bool | None, Query()] = None,
     available_for_license: Annotated[bool | None, Query()] = None,
-    applied_from: Annotated[date | None, Query()] = None,
-    applied_to: Annotated[date | None, Query()] = None,
+    applied_from: Annotated[Day | None, Query()] = None,
+    applied_to: Annotated[Day | None, Query()] = None,
 ) -> catalog_service.CatalogPage[IPAsset]:
     """Search and filter IP assets; facets: kind, legal_status, field, status, owner_id."""
     return await ip_assets_service.list_ip_assets(

@@ -1,6 +1,5 @@
 """/v1/policies: national to district support policies, curated by operators."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -11,6 +10,7 @@ from app.models.catalog import CatalogStatus
 from app.models.policies import Policy, PolicyLevel
 from app.routers.catalog import add_item_routes, query_parameters
 from app.routers.deps import OptionalPrincipal, SessionDep
+from app.schemas.base import Day
 from app.schemas.policies import PolicyCreate, PolicyPage, PolicyRead, PolicyUpdate
 from app.services import catalog as catalog_service
 from app.services import policies as policies_service
@@ -38,9 +38,9 @@ async def list_policies(
     level: Annotated[list[PolicyLevel] | None, Query()] = None,
     category: Annotated[list[str] | None, Query(max_length=50)] = None,
     issuing_authority: Annotated[list[str] | None, Query(max_length=200)] = None,
-    issued_from: Annotated[date | None, Query()] = None,
-    issued_to: Annotated[date | None, Query()] = None,
-    in_force_on: Annotated[date | None, Query(description="In force on this day.")] = None,
+    issued_from: Annotated[Day | None, Query()] = None,
+    issued_to: Annotated[Day | None, Query()] = None,
+    in_force_on: Annotated[Day | None, Query(description="In force on this day.")] = None,
 ) -> catalog_service.CatalogPage[Policy]:
     """Search and filter policies; sort=issued orders by issue date; facets: level, category,
     issuing_authority, status, owner_id."""

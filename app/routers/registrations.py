@@ -3,7 +3,6 @@
 auditors' list of registered contracts with totals by kind (/v1/ledger/registrations)."""
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import Depends, Header, Query, Response
@@ -14,6 +13,7 @@ from app.core.pagination import DEFAULT_LIMIT
 from app.core.routing import PrefixRouter
 from app.core.security import Principal, Scope
 from app.routers.deps import CurrentPrincipal, Cursor, Limit, RequireScope, SessionDep, SettingsDep
+from app.schemas.base import Day
 from app.schemas.registrations import (
     RegistrationFile,
     RegistrationGrant,
@@ -137,10 +137,10 @@ async def list_registrations(
     session: SessionDep,
     _: Auditor,
     start: Annotated[
-        date | None, Query(alias="from", description="First registration day, included.")
+        Day | None, Query(alias="from", description="First registration day, included.")
     ] = None,
     end: Annotated[
-        date | None, Query(alias="to", description="Last registration day, included.")
+        Day | None, Query(alias="to", description="Last registration day, included.")
     ] = None,
     export_format: Annotated[
         Literal["json", "csv"] | None,

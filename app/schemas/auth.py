@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from pydantic.config import JsonDict
 
 from app.core.security import PrincipalKind, Role, Scope
-from app.schemas.base import InputSchema, NotNull, Page, Schema, omittable
+from app.schemas.base import InputSchema, Moment, NotNull, Page, Schema, omittable
 
 Email = Annotated[
     str,
@@ -175,7 +175,7 @@ class ApiKeyCreate(InputSchema):
 
     name: KeyName
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
-    expires_at: datetime | None = Field(
+    expires_at: Moment | None = Field(
         default=None, description="Optional; never expires when null."
     )
 

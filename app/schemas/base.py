@@ -83,13 +83,55 @@ class Page(Schema, Generic[T]):
     )
 
 
-# --- days and times in query parameters -------------------------------------------------------
+# --- days and times, in query parameters and bodies -----------------------------------------
+
+#: The calendar the API accepts. Python's own ends (years 1 and 9999) overflow as soon as a
+#: day is widened to its instants, moved to UTC or given a day after it (as_of=9999-12-31,
+#: 0001-01-01T00:00:00+23:59: 500s); these leave centuries of room on both sides. 1900 is
+#: before anything the platform records (the oldest policies and patents still cited are from
+#: the 1980s), 2999 after any deadline, expiry or validity anyone can mean.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+_ISO_DAY_START = re.compile(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_written(value: object) -> object:
+    """Days and times are ISO 8601 text (or, from our own code, date objects): a number is
+    not one (pydantic would read ``0.5`` as a Unix timestamp)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY_START.match(value):
+        raise PydanticCustomError(
+            "date_format", "Write days as 2020-05-01 and times as 2020-05-01T08:00:00+08:00"
+        )
+    return value
+
+
+def _within_calendar(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "Dates must lie between {first} and {last}",
+            {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()},
+        )
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_written), AfterValidator(_within_calendar)]
+"""A calendar day (``2020-05-01``) within FIRST_DAY..LAST_DAY: every date the API reads."""
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_written), AfterValidator(_within_calendar)]
+"""An instant with its UTC offset, on a day within FIRST_DAY..LAST_DAY: every time the API
+reads."""
 
 
 def _day_or_time(value: object) -> object:
     """A day is written ``2020-05-01``; anything longer is a time and must carry its offset.
     (Left to the union, ``2020-05-01T00:00:00Z`` would pass as a day: a date accepts a
     datetime at midnight, and the whole day in the platform's zone is not that instant.)"""
+    value = _iso_written(value)
     if isinstance(value, str) and len(value.strip()) > len("2020-05-01"):
         moment = datetime.fromisoformat(value.strip())
         if moment.tzinfo is None:
@@ -98,7 +140,7 @@ def _day_or_time(value: object) -> object:
     return value
 
 
-DayOrTime = Annotated[AwareDatetime | date, BeforeValidator(_day_or_time)]
+DayOrTime = Annotated[Moment | Day, BeforeValidator(_day_or_time)]
 """A query parameter that is a day (in the platform's time zone) or an instant."""
 
 

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AliasChoices,
-    AwareDatetime,
     ConfigDict,
     Field,
     StringConstraints,
@@ -14,7 +13,7 @@ from pydantic import (
 )
 
 from app.models.demands import DemandKind, DemandStatus
-from app.schemas.base import InputSchema, MoneyIn, MoneyOut, Schema, partial
+from app.schemas.base import InputSchema, Moment, MoneyIn, MoneyOut, Schema, partial
 from app.schemas.catalog import (
     ITEM_EXAMPLE,
     CatalogFields,
@@ -79,7 +78,7 @@ class DemandFields(CatalogFields):
     budget_visible: bool = Field(
         default=False, description="Whether providers see the budget (the owner always does)."
     )
-    deadline: AwareDatetime = Field(
+    deadline: Moment = Field(
         description="Proposals close at this instant (any future one); the demand then reads"
         " as closed."
     )
@@ -186,7 +185,7 @@ class DemandExtend(InputSchema):
         json_schema_extra={"examples": [{"deadline": "2020-07-15T16:00:00Z"}]}
     )
 
-    deadline: AwareDatetime = Field(description="Later than the current deadline.")
+    deadline: Moment = Field(description="Later than the current deadline.")
 
 
 class DemandCloseUnsuccessful(InputSchema):

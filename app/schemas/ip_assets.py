@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.models.ip_assets import IPKind, LegalStatus
-from app.schemas.base import partial
+from app.schemas.base import Day, partial
 from app.schemas.catalog import (
     ITEM_EXAMPLE,
     CatalogFields,
@@ -45,9 +45,9 @@ class IPAssetFields(CatalogFields):
     title: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     holder: Annotated[str, StringConstraints(max_length=200)] | None = None
     legal_status: LegalStatus
-    application_date: date | None = None
-    grant_date: date | None = None
-    expiry_date: date | None = None
+    application_date: Day | None = None
+    grant_date: Day | None = None
+    expiry_date: Day | None = None
     field: FieldName | None = None
     summary: LongText | None = None
     available_for_transfer: bool = False

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Self
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from app.models.policies import PolicyLevel
-from app.schemas.base import partial
+from app.schemas.base import Day, partial
 from app.schemas.catalog import (
     ITEM_EXAMPLE,
     CatalogFields,
@@ -38,9 +38,9 @@ class PolicyFields(CatalogFields):
     document_number: Annotated[str, StringConstraints(max_length=100)] | None = Field(
         default=None, description="文号, e.g. 郑政〔2020〕12号."
     )
-    issue_date: date
-    effective_date: date | None = None
-    expiry_date: date | None = None
+    issue_date: Day
+    effective_date: Day | None = None
+    expiry_date: Day | None = None
     category: FieldName | None = None
     full_text: Annotated[str, StringConstraints(max_length=200_000)] | None = None
 

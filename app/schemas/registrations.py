@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import ConfigDict, Field
 
 from app.models.deals import ContractCategory, ContractSubKind
-from app.schemas.base import InputSchema, MoneyIn, MoneyOut, Schema
+from app.schemas.base import Day, InputSchema, MoneyIn, MoneyOut, Schema
 
 #: Printable, no spaces: what offices and parties write as contract and registration numbers.
 NUMBER_PATTERN = r"^[0-9A-Za-z][0-9A-Za-z()（）/_.\-]*$"
@@ -35,7 +35,7 @@ class RegistrationFile(InputSchema):
         min_length=1, max_length=50, pattern=NUMBER_PATTERN, description="The contract's number."
     )
     sub_kind: ContractSubKind | None = Field(default=None, description=SUB_KIND_DESCRIPTION)
-    signed_on: date = Field(description="The day the contract was signed (not in the future).")
+    signed_on: Day = Field(description="The day the contract was signed (not in the future).")
     non_technical_costs: MoneyIn = Field(
         description="Equipment, materials and other non-technical costs in the contract"
         ' amount ("0.00" when none); at most the contract amount (the deal\'s gross).',
@@ -60,7 +60,7 @@ class RegistrationGrant(InputSchema):
     """The registration number the technology-market office granted, and its day."""
 
     registration_number: str = Field(min_length=1, max_length=50, pattern=NUMBER_PATTERN)
-    registered_on: date = Field(
+    registered_on: Day = Field(
         description="The day of registration: on or after signing, not in the future."
     )
 
