@@ -169,10 +169,25 @@ class ContentTooLarge(AppError):
     title = "Content Too Large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported Media Type"
+
+
 class ValidationFailed(AppError):
     status = 422
     code = "validation_error"
     title = "Unprocessable Content"
+
+
+class RefusedWhileReading(StarletteHTTPException):
+    """An :class:`AppError` found by a guard while the endpoint reads its body (FastAPI's body
+    parsing lets only HTTP exceptions through); rendered as that error."""
+
+    def __init__(self, error: AppError) -> None:
+        super().__init__(error.status, detail=error.detail)
+        self.error = error
 
 
 class RateLimited(AppError):
@@ -429,6 +444,8 @@ _HTTP_CODES = {
 
 async def _handle_http_exception(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, RefusedWhileReading):
+        return await _handle_app_error(request, exc.error)
     status = exc.status_code
     code = _HTTP_CODES.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_"))
     if status == 404:

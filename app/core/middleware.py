@@ -3,6 +3,7 @@ database outage, 503), input guards
 (body size, NUL bytes in the URL) and conditional GETs (ETag / 304)."""
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -17,6 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import (
     FieldError,
+    RefusedWhileReading,
+    UnsupportedMediaType,
+    ValidationFailed,
     database_outages,
     is_database_outage,
     outage_response,
@@ -162,7 +166,10 @@ class ProblemCORSMiddleware(CORSMiddleware):
 
 class InputGuardMiddleware:
     """Reject what no endpoint may receive, before any endpoint runs: bodies over the limit
-    (413) and NUL bytes in the path or query (422; PostgreSQL text cannot hold them)."""
+    (413) and NUL bytes in the path or query (422; PostgreSQL text cannot hold them); and, once
+    the route is known, a body not of the media type its route reads (415: JSON is
+    ``application/json`` in UTF-8, the sign-in form its form type) and a JSON object naming a
+    key twice (422: a parser keeps the last, a person reading the body sees the first)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -189,24 +196,75 @@ class InputGuardMiddleware:
             await response(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+        if (
+            declared is not None
+            and declared.isascii()
+            and declared.isdigit()
+            and int(declared) > self.max_body_bytes
+        ):
             await self._too_large(scope, receive, send, request_id)
             return
 
         received = 0
         limit = self.max_body_bytes
+        sent_body = (declared is not None and declared != "0") or (
+            _header(scope, b"transfer-encoding") is not None
+        )
+        checked = not sent_body  # the body's media type, against its route's
+        json_chunks: list[bytes] | None = None
+
+        def check_media_type() -> None:
+            nonlocal checked, json_chunks
+            checked = True
+            if _route_media_type(scope) == JSON_MEDIA_TYPE:
+                json_chunks = []
 
         async def receive_limited() -> Message:
-            nonlocal received
+            nonlocal received, json_chunks
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     # An HTTPException passes FastAPI's body parsing unchanged.
                     raise StarletteHTTPException(413, detail=_too_large_detail(limit))
+                if not checked:  # the endpoint reads its body: the route is known now
+                    check_media_type()
+                if json_chunks is not None:
+                    json_chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        body, json_chunks = b"".join(json_chunks), None
+                        _refuse_duplicate_keys(body)
             return message
 
-        await self.app(scope, receive_limited, send)
+        if checked:
+            await self.app(scope, receive_limited, send)
+            return
+        refused = False
+
+        async def send_checked(message: Message) -> None:
+            # A route that never read the body it was sent (Starlette reads a form only when
+            # the body says it is one) answered without it: say what was wrong instead.
+            nonlocal refused
+            if refused:
+                return
+            if message["type"] == "http.response.start" and not checked:
+                try:
+                    check_media_type()
+                except RefusedWhileReading as refusal:
+                    refused = True
+                    error = refusal.error
+                    response = problem_response(
+                        status=error.status,
+                        code=error.code,
+                        detail=error.detail,
+                        request_id=request_id,
+                    )
+                    await response(scope, receive, send)
+                    return
+            await send(message)
+
+        await self.app(scope, receive_limited, send_checked)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, request_id: Any) -> None:
         response = problem_response(
@@ -221,6 +279,65 @@ class InputGuardMiddleware:
 
 def _too_large_detail(limit: int) -> str:
     return f"The request body is larger than {limit} bytes."
+
+
+JSON_MEDIA_TYPE = "application/json"
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
+def _route_media_type(scope: Scope) -> str | None:
+    """The media type the matched route reads its body as (its body parameter's: JSON, or the
+    sign-in form), once the request's Content-Type is found to be that, in UTF-8; None for a
+    route that reads no body."""
+    body_field = getattr(scope.get("route"), "body_field", None)
+    if body_field is None:
+        return None
+    expected = str(getattr(body_field.field_info, "media_type", JSON_MEDIA_TYPE))
+    declared = _header(scope, b"content-type")
+    media_type, _, parameters = (declared or "").partition(";")
+    charsets = [
+        value.strip().strip('"').lower()
+        for name, _, value in (p.partition("=") for p in parameters.split(";"))
+        if name.strip().lower() == "charset"
+    ]
+    if media_type.strip().lower() != expected or any(c not in _UTF8 for c in charsets):
+        raise RefusedWhileReading(
+            UnsupportedMediaType(
+                f"This endpoint reads {expected} in UTF-8; the request's Content-Type is"
+                f" {declared or 'missing'}."
+            )
+        )
+    return expected
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused when it names a key twice."""
+    value = dict(pairs)
+    if len(value) == len(pairs):
+        return value
+    names = [name for name, _ in pairs]
+    twice = next(name for index, name in enumerate(names) if name in names[:index])
+    raise RefusedWhileReading(
+        ValidationFailed(
+            f"The JSON body names {twice!r} more than once in one object.",
+            errors=[FieldError(loc=["body", twice], message="duplicate key", type="duplicate_key")],
+        )
+    )
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """Refuse a JSON body that is not UTF-8 (415) or has an object naming a key twice (422);
+    anything else that does not parse is left to the endpoint's own JSON error."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RefusedWhileReading(
+            UnsupportedMediaType("A JSON body must be encoded in UTF-8.")
+        ) from None
+    try:
+        json.loads(text, object_pairs_hook=_unique_keys)
+    except (ValueError, RecursionError):
+        return
 
 
 class ConditionalGetMiddleware:

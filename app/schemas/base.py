@@ -4,7 +4,8 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar, cast, get_args
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -13,7 +14,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
+    Strict,
     WithJsonSchema,
+    WrapValidator,
     create_model,
     field_validator,
 )
@@ -58,19 +62,56 @@ class Schema(BaseModel):
 
 
 class InputSchema(Schema):
-    """A request body: unknown fields are an error, and text must be storable.
+    """A request body: unknown fields are an error, text must be storable, and numbers and
+    booleans are what JSON says they are.
 
     PostgreSQL cannot store NUL in text and neither backend can store lone surrogates; both
     are rejected here with 422 so that SQLite and PostgreSQL answer alike.
+
+    Integer, boolean and float fields are strict (``Strict()`` added to each, below): pydantic's
+    lax mode took ``5.0`` and ``"5"`` as 5 and ``0``/``"0"``/``"off"`` as false, silently. The
+    whole model cannot be strict: FastAPI validates the parsed JSON in Python mode, where
+    strict refuses the strings that carry dates, UUIDs and enums. Query parameters (strings)
+    are not InputSchemas and stay lax.
     """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_by_name=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if _make_scalars_strict(cls):
+            cls.model_rebuild(force=True)
 
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         _check_text(value)
         return value
+
+
+_STRICT_SCALARS = (int, bool, float)
+
+
+def _make_scalars_strict(model: type[BaseModel]) -> bool:
+    """Add ``Strict()`` to every field of ``model`` that is an int, bool or float (or one or
+    None) and has no validator of its own that reads text first (``MoneyIn``); True if any."""
+    own = (Strict, BeforeValidator, PlainValidator, WrapValidator)
+    changed = False
+    for field in model.model_fields.values():
+        annotation = field.annotation
+        members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+        scalar = False
+        metadata = list(field.metadata)
+        for member in members or (annotation,):
+            if get_origin(member) is Annotated:  # e.g. partial()'s Annotated[int, Ge(1)] | None
+                member, *inner = get_args(member)
+                metadata += inner
+            scalar = scalar or member in _STRICT_SCALARS
+        if scalar and not any(isinstance(m, own) for m in metadata):
+            field.metadata.append(Strict())
+            changed = True
+    return changed
 
 
 class Page(Schema, Generic[T]):
@@ -146,7 +187,9 @@ DayOrTime = Annotated[Moment | Day, BeforeValidator(_day_or_time)]
 
 # --- money: integer fen inside, a decimal string outside ------------------------------------
 
-_MONEY_PATTERN = r"^\d{1,13}(\.\d{1,2})?$"
+#: ASCII digits only: ``\d`` also matches other scripts' digits (１０００.００, ٣٠٠.٠٠, 𝟗𝟗.𝟗𝟗),
+#: which Decimal reads as numbers: they made real deals.
+_MONEY_PATTERN = r"^[0-9]{1,13}(\.[0-9]{1,2})?$"
 MONEY_EXAMPLE = "9500000.00"
 
 
@@ -189,7 +232,7 @@ MoneyOut = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": r"^-?\d+\.\d{2}$",
+            "pattern": r"^-?[0-9]+\.[0-9]{2}$",
             "examples": [MONEY_EXAMPLE],
             "description": "CNY as a decimal string with 2 decimal places.",
         }

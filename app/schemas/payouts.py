@@ -11,7 +11,7 @@ from app.models.payouts import PayoutStatus
 from app.schemas.base import InputSchema, MoneyIn, MoneyOut, Page, Schema
 
 #: A tax period as the calendar labels it (``app/core/calendar.period_label``).
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
+PERIOD_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?$"
 
 
 def _positive(value: int) -> int:

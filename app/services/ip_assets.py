@@ -16,7 +16,7 @@ from app.services.catalog import CatalogPage, CatalogQuery
 from app.services.policies import date_order_errors
 
 # CNIPA application numbers since 2003: year, kind digit, 7-digit serial, check character.
-_PATENT = re.compile(r"^(?:CN)?(\d{4})([1-9])(\d{7})\.([0-9X])$")
+_PATENT = re.compile(r"^(?:CN)?([0-9]{4})([1-9])([0-9]{7})\.([0-9X])$")
 _PATENT_KIND_DIGITS = {
     IPKind.invention_patent: {"1", "8"},
     IPKind.utility_model: {"2", "9"},
@@ -24,13 +24,13 @@ _PATENT_KIND_DIGITS = {
 }
 _PATENT_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _FORMATS = {
-    IPKind.trademark: (re.compile(r"^\d{1,9}$"), "a registration number of up to 9 digits"),
+    IPKind.trademark: (re.compile(r"^[0-9]{1,9}$"), "a registration number of up to 9 digits"),
     IPKind.copyright: (
-        re.compile(r"^国作登字-\d{4}-[A-L]-\d{8}$"),
+        re.compile(r"^国作登字-[0-9]{4}-[A-L]-[0-9]{8}$"),
         "a work registration number like 国作登字-2020-F-00012345",
     ),
     IPKind.software_copyright: (
-        re.compile(r"^\d{4}SR\d{7}$"),
+        re.compile(r"^[0-9]{4}SR[0-9]{7}$"),
         "a software registration number like 2020SR0123456",
     ),
 }

@@ -104,7 +104,7 @@ def _value_of(spec: CatalogSpec[Any], name: str, raw: Any) -> Any:
     if python_type is uuid.UUID:
         return uuid.UUID(str(raw))
     if python_type is int:
-        if isinstance(raw, str) and not raw.strip().lstrip("-").isdigit():
+        if isinstance(raw, str) and not (raw.isascii() and raw.strip().lstrip("-").isdigit()):
             raise ValueError("an integer")
         return int(raw)
     return str(raw)
