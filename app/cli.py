@@ -124,6 +124,7 @@ def serve(
     import uvicorn
 
     from app.core.logging import configure_logging
+    from app.core.server import BoundedHttpToolsProtocol
 
     settings = get_settings()
     workers = workers or settings.workers
@@ -143,6 +144,7 @@ def serve(
         log_config=None,
         access_log=False,
         server_header=False,
+        http=BoundedHttpToolsProtocol,  # request heads bounded, refusals as problem documents
     )
 
 

@@ -23,10 +23,16 @@ def free_port() -> int:
 
 @contextmanager
 def running_servers(
-    count: int, env: Mapping[str, str], *, log: Path | None = None
+    count: int,
+    env: Mapping[str, str],
+    *,
+    log: Path | None = None,
+    serve: bool = False,
 ) -> Iterator[list[str]]:
     """Start ``count`` API processes sharing one database; yield their base URLs. With
-    ``log``, their standard output (the app's JSON log lines) is appended to that file."""
+    ``log``, their standard output (the app's JSON log lines) is appended to that file.
+    ``serve``: started as production starts them, by ``innoshare serve`` (its uvicorn
+    options)."""
     processes: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     stdout = log.open("ab") if log is not None else subprocess.DEVNULL
@@ -48,6 +54,9 @@ def running_servers(
                 "--log-level",
                 "warning",
             ]
+            if serve:
+                command[3:] = ["-c", "from app.cli import main; main()", "serve"]
+                command += ["--host", "127.0.0.1", "--port", str(port)]
             processes.append(
                 subprocess.Popen(
                     command,

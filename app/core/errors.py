@@ -58,6 +58,7 @@ PROBLEM_CODES = frozenset(
     too_many_sign_in_failures too_many_subscriptions unauthorized unbalanced_entry
     unknown_milestone unknown_organization unknown_technology unsupported_media_type
     validation_error webhook_target_refused wrong_owner_kind
+    not_implemented request_header_fields_too_large uri_too_long
     """.split()
 )
 
@@ -438,6 +439,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     413: "content_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
 }
 
@@ -482,6 +484,8 @@ def _allowed_methods(request: Request) -> str:
         }
         if any(route.matches(probe)[0] is Match.FULL for route in request.app.routes):
             allowed.append(method)
+    if "GET" in allowed and "HEAD" not in allowed:  # middleware answers HEAD as a GET
+        allowed.insert(allowed.index("GET") + 1, "HEAD")
     return ", ".join(allowed)
 
 

@@ -164,12 +164,18 @@ class ProblemCORSMiddleware(CORSMiddleware):
         )
 
 
+#: The longest URL (path and query) served: a list's filters, q and cursor (at most 1,000
+#: characters) fit many times over; the server bounds the whole request head above it.
+MAX_URL_BYTES = 8 * 1024
+
+
 class InputGuardMiddleware:
-    """Reject what no endpoint may receive, before any endpoint runs: bodies over the limit
-    (413) and NUL bytes in the path or query (422; PostgreSQL text cannot hold them); and, once
-    the route is known, a body not of the media type its route reads (415: JSON is
-    ``application/json`` in UTF-8, the sign-in form its form type) and a JSON object naming a
-    key twice (422: a parser keeps the last, a person reading the body sees the first)."""
+    """Reject what no endpoint may receive, before any endpoint runs: URLs over MAX_URL_BYTES
+    (414), bodies over the limit (413) and NUL bytes in the path or query (422; PostgreSQL
+    text cannot hold them); and, once the route is known, a body not of the media type its
+    route reads (415: JSON is ``application/json`` in UTF-8, the sign-in form its form type)
+    and a JSON object naming a key twice (422: a parser keeps the last, a person reading the
+    body sees the first)."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
@@ -181,6 +187,15 @@ class InputGuardMiddleware:
             return
         request_id = scope.get("state", {}).get("request_id")
         raw_url = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if len(raw_url) > MAX_URL_BYTES:
+            response = problem_response(
+                status=414,
+                code="uri_too_long",
+                detail=f"The URL is longer than {MAX_URL_BYTES} bytes.",
+                request_id=request_id,
+            )
+            await response(scope, receive, send)
+            return
         if b"\x00" in raw_url or b"%00" in raw_url or "\x00" in scope["path"]:
             response = problem_response(
                 status=422,
@@ -341,7 +356,8 @@ def _refuse_duplicate_keys(body: bytes) -> None:
 
 
 class ConditionalGetMiddleware:
-    """ETag on every successful GET, and 304 Not Modified when If-None-Match matches.
+    """ETag on every successful GET, 304 Not Modified when If-None-Match matches, and HEAD
+    answered as the GET it stands for, without the body (routes declare GET only).
 
     Routes that know their version set their own ETag: their response is answered at its
     start, passed through or turned into a 304, never held back. Otherwise a weak ETag is
@@ -355,6 +371,9 @@ class ConditionalGetMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
+            return
+        if scope["method"] == "HEAD":
+            await self._head(scope, receive, send)
             return
         if_none_match = _header(scope, b"if-none-match")
         start: Message | None = None
@@ -406,6 +425,21 @@ class ConditionalGetMiddleware:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, conditional_send)
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The server below still sees HEAD (it sends no body either); the app sees a GET.
+        as_get = {**scope, "method": "GET"}
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body" and message.get("body"):
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self(as_get, receive, headers_only)
+        finally:
+            if "route" in as_get:  # for the access log and metrics
+                scope["route"] = as_get["route"]
 
 
 _ENTITY_HEADERS = frozenset({b"content-length", b"content-type", b"content-encoding"})

@@ -10,9 +10,16 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.middleware import MAX_URL_BYTES
 from app.core.security import Role
 from tests import builders
-from tests.schema_walk import body_inputs, field_errors, query_inputs, send_as_first_allowed
+from tests.schema_walk import (
+    body_inputs,
+    field_errors,
+    fill_path,
+    query_inputs,
+    send_as_first_allowed,
+)
 
 _COERCED: dict[str, list[Any]] = {
     "integer": [5.0, "5", "５", "٥", True, "5.0"],
@@ -60,3 +67,31 @@ async def test_query_integers_stay_text_but_ascii(client: AsyncClient) -> None:
         answer = await client.get("/v1/organizations", params={"limit": sent})
         assert answer.status_code == 422, (sent, answer.text)
         assert answer.json()["code"] == "validation_error"
+
+
+async def test_head_answers_every_get_route_like_get_without_a_body(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await builders.actor(session, settings, role=Role.admin)
+    openapi = client._transport.app.openapi()  # type: ignore[attr-defined]
+    paths = [path for path, operations in openapi["paths"].items() if "get" in operations]
+    assert len(paths) > 30
+    for path in paths:
+        url = fill_path(path)
+        got = await client.get(url, headers=admin.headers)
+        head = await client.head(url, headers=admin.headers)
+        assert head.status_code == got.status_code, (path, head.status_code, got.text[:200])
+        assert head.content == b"", path
+        assert head.headers.get("content-type") == got.headers.get("content-type"), path
+    answer = await client.request("DELETE", "/healthz")
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET, HEAD"
+
+
+async def test_an_over_long_url_is_414(client: AsyncClient) -> None:
+    answer = await client.get("/v1/organizations", params={"q": "a" * (MAX_URL_BYTES + 1)})
+    assert answer.status_code == 414
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "uri_too_long"
+    fits = await client.get("/v1/organizations", params={"name": "a" * (MAX_URL_BYTES - 100)})
+    assert fits.status_code != 414
