@@ -134,6 +134,10 @@ def _problemize(schema: dict[str, Any]) -> None:
                 operation["responses"].setdefault(
                     "400", {"description": "The body could not be parsed."}
                 )
+                # Refused by the input guard (app/core/middleware.py) before validation.
+                operation["responses"].setdefault(
+                    "415", {"description": "The body is not of this operation's media type."}
+                )
             for status, response in operation.get("responses", {}).items():
                 if status[:1] not in ("4", "5"):
                     continue
