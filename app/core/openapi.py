@@ -129,6 +129,9 @@ def _problemize(schema: dict[str, Any]) -> None:
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
+            # Any operation: the input guard refuses a URL over MAX_URL_BYTES (a schema-valid
+            # query can be longer: lengths count characters, the bound counts bytes).
+            operation["responses"].setdefault("414", {"description": "The URL is too long."})
             if "requestBody" in operation:
                 # A body that is not even text (bad UTF-8) is refused before validation.
                 operation["responses"].setdefault(
