@@ -34,7 +34,9 @@ async def list_financial_products(
     kind: Annotated[list[FinancialProductKind] | None, Query()] = None,
     amount_min: Annotated[MoneyIn | None, Query(description="CNY, e.g. 500000.00")] = None,
     amount_max: Annotated[MoneyIn | None, Query(description="CNY")] = None,
-    max_rate_bp: Annotated[int | None, Query(ge=0, description="Rates from at most this.")] = None,
+    max_rate_bp: Annotated[
+        int | None, Query(ge=0, le=100_000, description="Rates from at most this.")
+    ] = None,
     term_months: Annotated[int | None, Query(ge=1, le=600)] = None,
 ) -> catalog_service.CatalogPage[FinancialProduct]:
     """Search and filter financial products; facets: kind, status, owner_id."""
