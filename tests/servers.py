@@ -27,12 +27,17 @@ def running_servers(
     env: Mapping[str, str],
     *,
     log: Path | None = None,
+    count: int,
+    env: Mapping[str, str],
+    *,
+    log: Path | None = None,
     serve: bool = False,
+    lifetime: int = LIFETIME_SECONDS,
 ) -> Iterator[list[str]]:
     """Start ``count`` API processes sharing one database; yield their base URLs. With
     ``log``, their standard output (the app's JSON log lines) is appended to that file.
     ``serve``: started as production starts them, by ``innoshare serve`` (its uvicorn
-    options)."""
+    options). Each stops itself after ``lifetime`` seconds whatever happens to the test."""
     processes: list[subprocess.Popen[bytes]] = []
     urls: list[str] = []
     stdout = log.open("ab") if log is not None else subprocess.DEVNULL
@@ -41,7 +46,7 @@ def running_servers(
             port = free_port()
             command = [
                 "timeout",
-                str(LIFETIME_SECONDS),  # never outlive the test run
+                str(lifetime),  # never outlive the test run
                 sys.executable,
                 "-m",
                 "uvicorn",
