@@ -39,19 +39,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.security import Scope
-from tests.prove.operations import Operation, all_operations, example_body, fresh_values
+from tests.prove.operations import Operation, all_operations
 from tests.prove.world import World, build_world
 
-CALLERS = (
-    "anon admin operator auditor ent uni key+ key- other okey exp tamp rev".split()
-)
+CALLERS = "anon admin operator auditor ent uni key+ key- other okey exp tamp rev".split()
 
 # fmt: off
 MATRIX = """
@@ -202,7 +199,11 @@ def parse(table: str) -> dict[str, tuple[str, str, dict[str, str]]]:
 
 #: Answers to what a request carries in its body (a sign-in form, a refresh token), not to
 #: who sends it: the caller got past authentication, as far as its credentials go.
-BODY_CREDENTIAL_CODES = {"invalid_credentials", "too_many_sign_in_failures", "invalid_refresh_token"}
+BODY_CREDENTIAL_CODES = {
+    "invalid_credentials",
+    "too_many_sign_in_failures",
+    "invalid_refresh_token",
+}
 SHORT_CODES = {
     "forbidden_role": "role",
     "missing_scope": "scope",
@@ -269,24 +270,7 @@ async def send(
     side: str,
     headers: dict[str, str],
 ) -> Response:
-    values: dict[str, str] = {}
-    for name in operation.path_parameters:
-        if name == "organization_id":
-            values[name] = world.org_id(side if side in world.orgs else "ent")
-        elif name == "item_id":
-            values[name] = world.ids[f"item_id:{operation.collection}"]
-        elif name == "key_id":
-            values[name] = await world.key_id(side if side in world.orgs else "ent")
-        elif name == "subscription_id" and operation.method == "DELETE":
-            created = await client.post(
-                "/v1/subscriptions",
-                headers=world.headers["ent"],
-                json={"name": "to delete", "catalog": "technologies"},
-            )
-            values[name] = created.json()["id"]
-        else:
-            values[name] = world.ids[name]
-    path = operation.path.format(**values)
+    path = await world.path_of(client, operation, side)
     sent = {**headers}
     if operation.method != "GET":
         sent["Idempotency-Key"] = str(uuid.uuid4())
@@ -296,14 +280,7 @@ async def send(
             operation.method, path, headers=sent, params=operation.required_query()
         )
     content_type, _ = media
-    body = fresh_values(example_body(document, operation))
-    for name in ("organization_id", "technology_id"):
-        if isinstance(body, dict) and name in body:
-            body[name] = (
-                world.ids["item_id:technologies"]
-                if name == "technology_id"
-                else world.org_id("uni")
-            )
+    body = world.body_for(document, operation)
     if content_type == "application/x-www-form-urlencoded":
         return await client.request(operation.method, path, headers=sent, data=body)
     return await client.request(operation.method, path, headers=sent, json=body)
@@ -318,7 +295,12 @@ def format_table(
     for operation in operations:
         side, scope, _ = rows.get(operation.operation_id, ("-", "-", {}))
         table.append(
-            [operation.operation_id, side, scope, *(found[operation.operation_id][n] for n in CALLERS)]
+            [
+                operation.operation_id,
+                side,
+                scope,
+                *(found[operation.operation_id][n] for n in CALLERS),
+            ]
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
     return "\n".join(

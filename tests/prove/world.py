@@ -29,6 +29,7 @@ from app.services import ip_assets as ip_assets_service
 from app.services import policies as policies_service
 from app.services import talents as talents_service
 from tests import builders
+from tests.prove.operations import Operation, example_body, fresh_values
 
 MEMBER_SCOPES = [
     Scope.catalog_write,
@@ -68,6 +69,41 @@ class World:
             await self.session.commit()
         return actor.headers
 
+    async def path_of(self, client: AsyncClient, operation: Operation, side: str) -> str:
+        """``operation``'s path with a real id for each parameter: ``side``'s organization,
+        the catalog item of the path's catalog, and for the two routes that delete, a new
+        object each time."""
+        owner = side if side in self.orgs else "ent"
+        values: dict[str, str] = {}
+        for name in operation.path_parameters:
+            if name == "organization_id":
+                values[name] = self.org_id(owner)
+            elif name == "item_id":
+                values[name] = self.ids[f"item_id:{operation.collection}"]
+            elif name == "key_id":
+                values[name] = await self.key_id(owner)
+            elif name == "subscription_id" and operation.method == "DELETE":
+                created = await client.post(
+                    "/v1/subscriptions",
+                    headers=self.headers["ent"],
+                    json={"name": "to delete", "catalog": "technologies"},
+                )
+                values[name] = created.json()["id"]
+            else:
+                values[name] = self.ids[name]
+        return operation.path.format(**values)
+
+    def body_for(self, document: dict[str, Any], operation: Operation) -> Any:
+        """The schema's example body for ``operation``, with unique values made new and the
+        ids it names real (the technology, the university)."""
+        body = fresh_values(example_body(document, operation))
+        if isinstance(body, dict):
+            if "technology_id" in body:
+                body["technology_id"] = self.ids["item_id:technologies"]
+            if "organization_id" in body:
+                body["organization_id"] = self.org_id("uni")
+        return body
+
     async def key_id(self, side: str) -> str:
         """The id of a new key of ``side``'s (one to revoke)."""
         issued = await auth_service.issue_api_key(
@@ -105,7 +141,10 @@ async def build_world(client: AsyncClient, session: AsyncSession, settings: Sett
 
     technology = await builders.published_technology(session, orgs["uni"])
     talent = await builders.published_item(
-        session, talents_service.SPEC, orgs["uni"], {"name": "张建国", "tags": [], "external_id": None}
+        session,
+        talents_service.SPEC,
+        orgs["uni"],
+        {"name": "张建国", "tags": [], "external_id": None},
     )
     policy = await builders.published_item(
         session,
