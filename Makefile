@@ -55,14 +55,15 @@ $(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package.json $(TS_CLIENT)/pac
 	cd $(TS_CLIENT) && npm ci --loglevel=error --no-audit --no-fund
 	touch $@
 
-## fuzz: the schemathesis harness of `make test` (tests/prove/test_fuzz.py), longer and on a
-## random seed (printed; FUZZ_SEED=<n> replays it); FUZZ_EXAMPLES, FUZZ_MAX_SECONDS (per caller),
-## FUZZ_IDENTITIES=admin,anonymous,... to pick callers; TEST_DATABASE_URL for PostgreSQL
+## fuzz: the schemathesis harness of `make test` (tests/prove/test_fuzz.py), longer, on a random
+## seed (printed; FUZZ_SEED=<n> replays it), every phase for every caller. FUZZ_EXAMPLES,
+## FUZZ_MAX_SECONDS (per caller), FUZZ_IDENTITIES=admin,anonymous,… pick; TEST_DATABASE_URL=…
+## runs it on PostgreSQL
 FUZZ_EXAMPLES ?= 50
 FUZZ_MAX_SECONDS ?= 300
 fuzz: $(VENV)/.installed-dev
 	@seed=$${FUZZ_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}; echo "== fuzz seed $$seed"; \
-	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) \
+	FUZZ_SEED=$$seed FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_MAX_SECONDS=$(FUZZ_MAX_SECONDS) FUZZ_PHASES=all \
 		$(BIN)/python -m pytest tests/prove/test_fuzz.py $(ARGS)
 
 lint: $(VENV)/.installed-dev

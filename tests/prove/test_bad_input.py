@@ -25,18 +25,13 @@ from urllib.parse import quote
 
 from fastapi import FastAPI
 from httpx import AsyncClient, Response
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.models import Base
 from tests.prove.operations import Operation, all_operations, replaced, resolve_ref, walk
 from tests.prove.test_security_matrix import MATRIX, Caller, parse
-from tests.prove.world import build_world
+from tests.prove.world import build_world, row_counts
 
-#: Tables a refused request may still write to: the counters of key use and failed sign-ins
-#: (abuse is counted whatever the request then meets).
-COUNTED_ANYWAY = {"rate_limit_buckets"}
 #: The most fields of one kind spoiled per operation (the first ones in the example).
 FIELDS_PER_KIND = int(os.environ.get("PROVE_FIELDS_PER_KIND", "2"))
 
@@ -289,16 +284,6 @@ CLASSES = [
 
 def class_of(what: str) -> str:
     return next((name for words, name in CLASSES if words in what), "extreme dates")
-
-
-async def row_counts(session: AsyncSession) -> dict[str, int]:
-    tables = [t for t in Base.metadata.sorted_tables if t.name not in COUNTED_ANYWAY]
-    statement = select(
-        *(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables)
-    )
-    row = (await session.execute(statement)).one()
-    await session.commit()
-    return dict(row._mapping)
 
 
 def caller_for(rows: dict[str, tuple[str, str, dict[str, str]]], operation: Operation) -> str:

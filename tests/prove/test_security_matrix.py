@@ -46,7 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.security import Scope
 from tests.prove.operations import Operation, all_operations
-from tests.prove.world import World, build_world
+from tests.prove.world import World, build_world, row_counts
 
 CALLERS = "anon admin operator auditor ent uni key+ key- other okey exp tamp rev".split()
 
@@ -334,7 +334,15 @@ async def test_each_caller_gets_the_documented_answer(
 
     found: dict[str, dict[str, str]] = {op.operation_id: {} for op in operations}
     wrong: list[str] = []
-    for operation, side, scope, name, expected in cells:
+    before = await row_counts(session)
+    created = world.created.copy()
+    refusals = sum(1 for cell in cells if cell[4] not in ("ok", "?"))
+    for index, (operation, side, scope, name, expected) in enumerate(cells):
+        if index == refusals:  # every refusal sent: none of them may have written anything
+            after = await row_counts(session)
+            made = world.created - created  # what the harness added meanwhile
+            written = {t: (before[t], n) for t, n in after.items() if before[t] + made[t] != n}
+            assert not written, f"refused requests wrote rows: {written}"
         response = await send(
             client, document, world, operation, side, await caller.headers(name, side, scope)
         )

@@ -10,17 +10,19 @@ credentials.
 """
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.calendar import utcnow
 from app.core.config import Settings
 from app.core.security import Role, Scope, create_access_token
+from app.models import Base
 from app.models.auth import ApiKey
 from app.models.orgs import Organization, OrganizationKind
 from app.services import auth as auth_service
@@ -30,6 +32,10 @@ from app.services import policies as policies_service
 from app.services import talents as talents_service
 from tests import builders
 from tests.prove.operations import Operation, example_body, fresh_values
+
+#: Tables a refused request may still write to: the counters of key use and failed sign-ins
+#: (abuse is counted whatever the request then meets).
+COUNTED_ANYWAY = {"rate_limit_buckets"}
 
 MEMBER_SCOPES = [
     Scope.catalog_write,
@@ -50,7 +56,8 @@ class World:
     """A real id for each path parameter, by the name the path gives it (``item_id`` by
     catalog: ``item_id:technologies``)."""
     session: AsyncSession
-    extra: dict[str, Any] = field(default_factory=dict)
+    created: Counter[str] = field(default_factory=Counter)
+    """Rows the harness itself adds as it goes (keys, subscriptions to delete), by table."""
 
     def org_id(self, side: str) -> str:
         return str(self.orgs[side].id)
@@ -60,6 +67,7 @@ class World:
         actor = await builders.api_key_actor(
             self.session, organization=self.orgs[side], scopes=scopes or []
         )
+        self.created["api_keys"] += 1
         if not scopes:  # the builder gives an empty list a default scope
             await self.session.execute(
                 ApiKey.__table__.update()
@@ -89,6 +97,7 @@ class World:
                     json={"name": "to delete", "catalog": "technologies"},
                 )
                 values[name] = created.json()["id"]
+                self.created["subscriptions"] += 1
             else:
                 values[name] = self.ids[name]
         return operation.path.format(**values)
@@ -109,8 +118,20 @@ class World:
         issued = await auth_service.issue_api_key(
             self.session, organization_id=self.orgs[side].id, name="victim", scopes=[]
         )
+        self.created["api_keys"] += 1
         await self.session.commit()
         return str(issued.id)
+
+
+async def row_counts(session: AsyncSession) -> dict[str, int]:
+    """Rows in each table but the counters (committed: read in a transaction of its own)."""
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in COUNTED_ANYWAY]
+    statement = select(
+        *(select(func.count()).select_from(t).scalar_subquery().label(t.name) for t in tables)
+    )
+    row = (await session.execute(statement)).one()
+    await session.commit()
+    return dict(row._mapping)
 
 
 def _idempotent() -> dict[str, str]:
