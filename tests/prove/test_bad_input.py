@@ -55,6 +55,7 @@ class Bad:
     content_type: str | None = None
     query: str | None = None
     path: str | None = None
+    headers: dict[str, str] | None = None
     verbatim: tuple[tuple[Any, ...], str] | None = None
     """(field path, value): free text that, when accepted, must come back unchanged."""
     may_accept: bool = False
@@ -208,7 +209,9 @@ def body_corpus(
                     yield Bad(f"{extreme} in {name}", json_body=spoil(extreme), may_accept=True)
 
 
-def parameter_corpus(document: dict[str, Any], operation: Operation, path: str) -> Iterator[Bad]:
+def parameter_corpus(
+    document: dict[str, Any], operation: Operation, path: str, body: Any
+) -> Iterator[Bad]:
     parameters = (operation.schema or {}).get("parameters", [])
     for parameter in parameters:
         if parameter["in"] == "path":
@@ -226,6 +229,14 @@ def parameter_corpus(document: dict[str, Any], operation: Operation, path: str) 
             ):
                 spoilt = "/".join(value if i == index else part for i, part in enumerate(real))
                 yield Bad(f"{what} as path parameter {name}", path=spoilt)
+            continue
+        if parameter["in"] == "header" and parameter["name"] == "Idempotency-Key":
+            for value, what in (("k" * 256, "too long"), ("a key", "with a space")):
+                yield Bad(
+                    f"an Idempotency-Key {what}",
+                    headers={"Idempotency-Key": value},
+                    json_body=body,
+                )
             continue
         if parameter["in"] != "query":
             continue
@@ -273,6 +284,7 @@ CLASSES = [
     ("huge", "huge numbers"),
     ("float", "floats"),
     ("Content-Type", "wrong content type"),
+    ("Idempotency-Key", "bad Idempotency-Key"),
     ("form is expected", "wrong content type"),
     ("nesting", "deep nesting"),
     ("oversized", "oversized body"),
@@ -306,6 +318,7 @@ async def send(
     sent = dict(headers)
     if operation.method != "GET":
         sent["Idempotency-Key"] = str(uuid.uuid4())
+    sent.update(bad.headers or {})
     url = bad.path or path
     query = "&".join(
         [
@@ -370,7 +383,7 @@ async def test_no_bad_input_is_accepted_or_written(
         headers = await callers.headers(caller, side, scope)
         path = await world.path_of(client, operation, side)
         body = world.body_for(document, operation) if operation.body_media() else None
-        corpus = list(parameter_corpus(document, operation, path))
+        corpus = list(parameter_corpus(document, operation, path, body))
         if operation.body_media():
             corpus += list(body_corpus(document, operation, body, settings.max_body_bytes))
         for bad in corpus:
