@@ -161,8 +161,8 @@ def failures_by_check(report: Path) -> str:
     found: set[str] = set()
     for case in ElementTree.parse(report).getroot().iter("testcase"):
         for failure in [*case.iter("failure"), *case.iter("error")]:
-            text = failure.get("message") or failure.text or ""
-            checks = sorted(set(re.findall(r"^\s*-\s+(.+)$", text, re.MULTILINE))) or [text[:80]]
+            text = failure.text or failure.get("message") or ""
+            checks = sorted(set(re.findall(r"^- (ST\d+ .+)$", text, re.MULTILINE))) or [text[:80]]
             for check in checks:
                 found.add(f"{case.get('name')}: {check}")
     return "\n".join(sorted(found))
