@@ -179,6 +179,7 @@ get_stats_overview             -    -                   ok   ok       ok       o
 healthz                        -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
 readyz                         -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
 metrics                        -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
+redoc_js                       -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
 swagger_ui                     -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
 redoc                          -    -                   ok   ok       ok       ok      ok     ok    ok     ok     ok     ok     ok  ok   ok
 """
