@@ -27,10 +27,6 @@ def running_servers(
     env: Mapping[str, str],
     *,
     log: Path | None = None,
-    count: int,
-    env: Mapping[str, str],
-    *,
-    log: Path | None = None,
     serve: bool = False,
     lifetime: int = LIFETIME_SECONDS,
 ) -> Iterator[list[str]]:
