@@ -1,8 +1,9 @@
 """What every catalog router shares: list parameters, and the item routes (create, get,
 update, publish, withdraw, history) built once for a catalog's spec and schemas."""
 
+import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -37,12 +38,20 @@ SORTS = ("relevance", "newest", "oldest")
 
 
 def query_parameters(
-    statuses: type[StrEnum], status_help: str, *, sorts: Iterable[str] = ()
+    statuses: type[StrEnum],
+    status_help: str,
+    *,
+    facets: Sequence[str],
+    sorts: Iterable[str] = (),
 ) -> Callable[..., Awaitable[CatalogQuery]]:
-    """The list parameters every catalog takes, ``status`` being one of ``statuses`` and
-    ``sort`` one of SORTS and ``sorts`` (an enum in the schema)."""
+    """The list parameters every catalog takes, ``status`` being one of ``statuses``,
+    ``sort`` one of SORTS and ``sorts`` (an enum in the schema) and ``facets`` a
+    comma-separated list of ``facets`` (a pattern in the schema: a query parameter keeps its
+    comma form, which an enum of one value cannot say)."""
     sort_names = (*SORTS, *sorts)
     sort_type: Any = Literal[sort_names]  # an enum in the schema, built per catalog
+    facet_name = "(?:" + "|".join(re.escape(name) for name in facets) + ")"
+    facets_pattern = rf"^ *{facet_name} *(?:, *{facet_name} *)*$"
 
     async def catalog_query(
         index: SearchIndexDep,
@@ -75,7 +84,11 @@ def query_parameters(
         ] = None,
         facets: Annotated[
             str | None,
-            Query(max_length=200, description="Comma-separated fields to count values of."),
+            Query(
+                max_length=200,
+                pattern=facets_pattern,
+                description=f"Comma-separated fields to count values of: {', '.join(facets)}.",
+            ),
         ] = None,
         highlight: Annotated[
             bool,
@@ -106,10 +119,20 @@ def query_parameters(
     return catalog_query
 
 
-catalog_query = query_parameters(
-    CatalogStatus, "Default published. Others show only your organization's items."
-)
-CatalogQueryDep = Annotated[CatalogQuery, Depends(catalog_query)]
+def catalog_query(spec: CatalogSpec[Any]) -> Any:
+    """The list parameters of the catalog ``spec`` (its facets and its own orders), as a
+    dependency: ``query: catalog_query(SPEC)``."""
+    return Annotated[
+        CatalogQuery,
+        Depends(
+            query_parameters(
+                CatalogStatus,
+                "Default published. Others show only your organization's items.",
+                facets=spec.facets,
+                sorts=spec.sorts,
+            )
+        ),
+    ]
 
 
 def _model_response(

@@ -39,6 +39,7 @@ DemandQueryDep = Annotated[
             DemandStatus,
             "Default open. Drafts show only to their owner; closed means the deadline has"
             " passed and proposals are under review.",
+            facets=demands_service.SPEC.facets,
         )
     ),
 ]

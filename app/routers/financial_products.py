@@ -7,7 +7,7 @@ from fastapi import Query
 from app.core.errors import problem_responses
 from app.core.routing import PrefixRouter
 from app.models.financial_products import FinancialProduct, FinancialProductKind
-from app.routers.catalog import CatalogQueryDep, add_item_routes
+from app.routers.catalog import add_item_routes, catalog_query
 from app.routers.deps import OptionalPrincipal, SessionDep
 from app.schemas.base import MoneyIn
 from app.schemas.financial_products import (
@@ -30,7 +30,7 @@ router = PrefixRouter(prefix="/v1/financial-products", tags=["financial-products
 async def list_financial_products(
     session: SessionDep,
     principal: OptionalPrincipal,
-    query: CatalogQueryDep,
+    query: catalog_query(financial_products_service.SPEC),  # type: ignore[valid-type]
     kind: Annotated[list[FinancialProductKind] | None, Query()] = None,
     amount_min: Annotated[MoneyIn | None, Query(description="CNY, e.g. 500000.00")] = None,
     amount_max: Annotated[MoneyIn | None, Query(description="CNY")] = None,

@@ -7,7 +7,7 @@ from fastapi import Query
 from app.core.errors import problem_responses
 from app.core.routing import PrefixRouter
 from app.models.ip_assets import IPAsset, IPKind, LegalStatus
-from app.routers.catalog import CatalogQueryDep, add_item_routes
+from app.routers.catalog import add_item_routes, catalog_query
 from app.routers.deps import OptionalPrincipal, SessionDep
 from app.schemas.base import Day
 from app.schemas.ip_assets import IPAssetCreate, IPAssetPage, IPAssetRead, IPAssetUpdate
@@ -21,7 +21,7 @@ router = PrefixRouter(prefix="/v1/ip-assets", tags=["ip-assets"])
 async def list_ip_assets(
     session: SessionDep,
     principal: OptionalPrincipal,
-    query: CatalogQueryDep,
+    query: catalog_query(ip_assets_service.SPEC),  # type: ignore[valid-type]
     kind: Annotated[list[IPKind] | None, Query()] = None,
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     field: Annotated[list[str] | None, Query(max_length=50)] = None,

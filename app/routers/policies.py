@@ -2,39 +2,28 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from app.core.errors import problem_responses
 from app.core.routing import PrefixRouter
-from app.models.catalog import CatalogStatus
 from app.models.policies import Policy, PolicyLevel
-from app.routers.catalog import add_item_routes, query_parameters
+from app.routers.catalog import add_item_routes, catalog_query
 from app.routers.deps import OptionalPrincipal, SessionDep
 from app.schemas.base import Day
 from app.schemas.policies import PolicyCreate, PolicyPage, PolicyRead, PolicyUpdate
 from app.services import catalog as catalog_service
 from app.services import policies as policies_service
-from app.services.catalog import CatalogQuery
 
 router = PrefixRouter(prefix="/v1/policies", tags=["policies"])
 
-PolicyQueryDep = Annotated[
-    CatalogQuery,
-    Depends(
-        query_parameters(
-            CatalogStatus,
-            "Default published. Others show only your organization's items.",
-            sorts=policies_service.SPEC.sorts,
-        )
-    ),
-]
+PolicyQueryDep = catalog_query(policies_service.SPEC)
 
 
 @router.get("", response_model=PolicyPage, responses=problem_responses(400, 401, 422))
 async def list_policies(
     session: SessionDep,
     principal: OptionalPrincipal,
-    query: PolicyQueryDep,
+    query: PolicyQueryDep,  # type: ignore[valid-type]
     level: Annotated[list[PolicyLevel] | None, Query()] = None,
     category: Annotated[list[str] | None, Query(max_length=50)] = None,
     issuing_authority: Annotated[list[str] | None, Query(max_length=200)] = None,

@@ -102,7 +102,7 @@ async def audit_proposals(
 
 
 @router.get(
-    "/{proposal_id}", response_model=ProposalRead, responses=problem_responses(401, 404, 422)
+    "/{proposal_id:uuid}", response_model=ProposalRead, responses=problem_responses(401, 404, 422)
 )
 async def get_proposal(
     demand_id: uuid.UUID, proposal_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
@@ -114,7 +114,7 @@ async def get_proposal(
 
 
 @router.patch(
-    "/{proposal_id}",
+    "/{proposal_id:uuid}",
     response_model=ProposalRead,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
@@ -145,7 +145,7 @@ async def revise_proposal(
 
 
 @router.post(
-    "/{proposal_id}/withdraw",
+    "/{proposal_id:uuid}/withdraw",
     response_model=ProposalRead,
     responses=problem_responses(401, 403, 404, 409, 422),
 )
@@ -159,7 +159,7 @@ async def withdraw_proposal(
 
 
 @router.post(
-    "/{proposal_id}/award",
+    "/{proposal_id:uuid}/award",
     response_model=ProposalRead,
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )

@@ -7,7 +7,7 @@ from fastapi import Query
 from app.core.errors import problem_responses
 from app.core.routing import PrefixRouter
 from app.models.talents import Talent
-from app.routers.catalog import CatalogQueryDep, add_item_routes
+from app.routers.catalog import add_item_routes, catalog_query
 from app.routers.deps import OptionalPrincipal, SessionDep
 from app.schemas.talents import TalentCreate, TalentPage, TalentRead, TalentUpdate
 from app.services import catalog as catalog_service
@@ -20,7 +20,7 @@ router = PrefixRouter(prefix="/v1/talents", tags=["talents"])
 async def list_talents(
     session: SessionDep,
     principal: OptionalPrincipal,
-    query: CatalogQueryDep,
+    query: catalog_query(talents_service.SPEC),  # type: ignore[valid-type]
     field: Annotated[list[str] | None, Query(max_length=50)] = None,
     title: Annotated[list[str] | None, Query(max_length=100, description="职称")] = None,
     research_field: Annotated[str | None, Query(max_length=50)] = None,

@@ -8,7 +8,7 @@ from fastapi import Query
 from app.core.errors import problem_responses
 from app.core.routing import PrefixRouter
 from app.models.technologies import Technology, TransferMode
-from app.routers.catalog import CatalogQueryDep, add_item_routes
+from app.routers.catalog import add_item_routes, catalog_query
 from app.routers.deps import OptionalPrincipal, SessionDep
 from app.schemas.base import MoneyIn
 from app.schemas.technologies import (
@@ -31,7 +31,7 @@ router = PrefixRouter(prefix="/v1/technologies", tags=["technologies"])
 async def list_technologies(
     session: SessionDep,
     principal: OptionalPrincipal,
-    query: CatalogQueryDep,
+    query: catalog_query(technologies_service.SPEC),  # type: ignore[valid-type]
     field: Annotated[list[str] | None, Query(max_length=50)] = None,
     trl_min: Annotated[int | None, Query(ge=1, le=9)] = None,
     trl_max: Annotated[int | None, Query(ge=1, le=9)] = None,
