@@ -40,8 +40,9 @@ class SignInForm(Schema):
         min_length=1, max_length=254, pattern=_NO_NUL, description="The account's email."
     )
     password: str = Field(min_length=1, max_length=256, pattern=_NO_NUL)
-    grant_type: Literal["password"] | None = Field(
-        default=None, description='"password" when sent (OAuth2 clients send it).'
+    grant_type: Literal["password"] = Field(
+        default="password",
+        description='"password" when sent (OAuth2 clients send it); a form cannot say null.',
     )
 
 
