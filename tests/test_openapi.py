@@ -186,7 +186,7 @@ def _money_operations(app: FastAPI) -> list[tuple[str, str]]:
         )
 
     return [
-        (method.lower(), str(route.path))
+        (method.lower(), str(route.original_route.path_format))
         for route in iter_route_contexts(app.routes)
         if isinstance(route.original_route, APIRoute)
         and route.include_in_schema

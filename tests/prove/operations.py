@@ -68,7 +68,8 @@ def all_operations(app: FastAPI) -> list[Operation]:
         for method in sorted(route.methods or ()):
             if method == "HEAD":
                 continue  # HEAD is GET's; the GET row covers it
-            schema = document["paths"].get(route.path, {}).get(method.lower())
+            path = original.path_format  # without convertors ({proposal_id:uuid}), as the schema
+            schema = document["paths"].get(path, {}).get(method.lower())
             name = (
                 schema["operationId"]
                 if schema
@@ -76,7 +77,7 @@ def all_operations(app: FastAPI) -> list[Operation]:
                 if isinstance(original, APIRoute)
                 else original.name
             )
-            found.append(Operation(name, method, route.path, schema))
+            found.append(Operation(name, method, path, schema))
     assert len({op.operation_id for op in found}) == len(found), "operation ids must be unique"
     return found
 
