@@ -9,6 +9,7 @@ import re
 import time
 from random import getrandbits
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -169,10 +170,27 @@ class ProblemCORSMiddleware(CORSMiddleware):
 MAX_URL_BYTES = 8 * 1024
 
 
+def _unreadable_url(raw_url: bytes, path: str) -> tuple[str, FieldError] | None:
+    """Why the URL's text cannot be taken as text, if it cannot: a NUL character (PostgreSQL
+    text cannot hold one), or bytes that are not UTF-8 once percent-decoded (``%FF``, or a
+    lone surrogate ``%ED%A0%80``), which would otherwise be read as U+FFFD and searched for."""
+    if b"\x00" in raw_url or b"%00" in raw_url or "\x00" in path:
+        return "The URL contains a NUL character.", FieldError(
+            loc=["url"], message="NUL characters are not allowed", type="nul_character"
+        )
+    try:
+        unquote_to_bytes(raw_url).decode("utf-8")
+    except UnicodeDecodeError:
+        return "The URL is not UTF-8 once percent-decoded.", FieldError(
+            loc=["url"], message="percent-encoded bytes must be UTF-8", type="invalid_utf8"
+        )
+    return None
+
+
 class InputGuardMiddleware:
     """Reject what no endpoint may receive, before any endpoint runs: URLs over MAX_URL_BYTES
-    (414), bodies over the limit (413) and NUL bytes in the path or query (422; PostgreSQL
-    text cannot hold them); and, once the route is known, a body not of the media type its
+    (414), bodies over the limit (413) and a path or query that is not text (422: a NUL, or
+    bytes that are not UTF-8); and, once the route is known, a body not of the media type its
     route reads (415: JSON is ``application/json`` in UTF-8, the sign-in form its form type)
     and a JSON object naming a key twice (422: a parser keeps the last, a person reading the
     body sees the first)."""
@@ -196,16 +214,14 @@ class InputGuardMiddleware:
             )
             await response(scope, receive, send)
             return
-        if b"\x00" in raw_url or b"%00" in raw_url or "\x00" in scope["path"]:
+        unreadable = _unreadable_url(raw_url, scope["path"])
+        if unreadable is not None:
+            detail, error = unreadable
             response = problem_response(
                 status=422,
                 code="validation_error",
-                detail="The URL contains a NUL character.",
-                errors=[
-                    FieldError(
-                        loc=["url"], message="NUL characters are not allowed", type="nul_character"
-                    )
-                ],
+                detail=detail,
+                errors=[error],
                 request_id=request_id,
             )
             await response(scope, receive, send)

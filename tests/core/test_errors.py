@@ -116,6 +116,21 @@ async def test_nul_bytes_in_query_and_form_are_rejected(client: AsyncClient) -> 
     assert_problem(form, 422, "validation_error")
 
 
+async def test_urls_that_are_not_utf8_are_rejected(client: AsyncClient) -> None:
+    """Bytes that are not UTF-8 (or a UTF-8-encoded lone surrogate) in a query or a path are
+    refused, not read as U+FFFD and searched for."""
+    for url in (
+        "/v1/technologies?tag=%FF",
+        "/v1/technologies?field=%ED%A0%80",
+        "/v1/organizations?q=%C3",
+        "/v1/policies/%FF",
+    ):
+        body = assert_problem(await client.get(url), 422, "validation_error")
+        assert body["errors"][0]["type"] == "invalid_utf8", url  # type: ignore[index]
+    fine = await client.get("/v1/technologies", params={"tag": "盾构", "field": "𝟗"})
+    assert fine.status_code == 200, fine.text
+
+
 async def test_body_over_the_limit_is_413(
     app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
