@@ -14,6 +14,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
     PlainValidator,
     Strict,
     WithJsonSchema,
@@ -21,6 +22,7 @@ from pydantic import (
     create_model,
     field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -160,10 +162,29 @@ def _within_calendar(value: date) -> date:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_iso_written), AfterValidator(_within_calendar)]
+class _CalendarInSchema:
+    """Says FIRST_DAY..LAST_DAY in the schema: ``format: date`` has no bounds, so a pattern on
+    the year (19xx or 2xxx) tells generated clients and the fuzzer what the server takes."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = r"^(19|2[0-9])[0-9]{2}-"
+        schema.setdefault(
+            "description", f"Between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+        )
+        return schema
+
+
+_CALENDAR = _CalendarInSchema()
+
+Day = Annotated[date, BeforeValidator(_iso_written), AfterValidator(_within_calendar), _CALENDAR]
 """A calendar day (``2020-05-01``) within FIRST_DAY..LAST_DAY: every date the API reads."""
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_written), AfterValidator(_within_calendar)]
+Moment = Annotated[
+    AwareDatetime, BeforeValidator(_iso_written), AfterValidator(_within_calendar), _CALENDAR
+]
 """An instant with its UTC offset, on a day within FIRST_DAY..LAST_DAY: every time the API
 reads."""
 

@@ -31,7 +31,9 @@ def schema_valid_data_passes_type_checks(
     broken = [
         error
         for error in problem.get("errors") or []
-        if isinstance(error, dict) and error.get("type") not in RULE_ERRORS
+        if isinstance(error, dict)
+        and error.get("type") not in RULE_ERRORS
+        and not _integral_float(case, error)
     ]
     if broken:
         raise AssertionError(
@@ -39,3 +41,19 @@ def schema_valid_data_passes_type_checks(
             f"said: {json.dumps(broken, ensure_ascii=False)[:500]}"
         )
     return None
+
+
+def _integral_float(case: Case, error: dict[str, Any]) -> bool:
+    """A float with no fraction (``5.0``) where an integer belongs: JSON Schema counts it as an
+    ``integer``, but the API refuses it on purpose (issue 17: no silent coercion, ``trl: 5.0``
+    is a client bug), a rule the schema's ``type`` cannot say."""
+    loc = error.get("loc")
+    if error.get("type") != "int_type" or not isinstance(loc, list) or loc[:1] != ["body"]:
+        return False
+    value: Any = case.body
+    for part in loc[1:]:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(value, float) and value.is_integer()
