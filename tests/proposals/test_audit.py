@@ -145,3 +145,18 @@ async def test_the_audit_pages_over_proposals(
     assert second["next_cursor"] is None
     assert first["verified"] is True
     assert second["verified"] is True
+
+
+async def test_the_audit_path_is_not_a_proposal(
+    client: AsyncClient, tender: Tender, demand: Demand
+) -> None:
+    """A proposal id is a UUID in the path: PATCH …/proposals/audit is a 405 naming GET (not
+    a 422 for a proposal called "audit"), and a malformed id is simply not found."""
+    patched = await client.patch(
+        path(demand, "audit"), headers=tender.provider_a.headers, json={"plan": "x"}
+    )
+    assert patched.status_code == 405, patched.text
+    assert "GET" in patched.headers["allow"]
+    missing = await client.get(path(demand, "not-a-uuid"), headers=tender.owner.headers)
+    assert missing.status_code == 404, missing.text
+    assert missing.headers["content-type"] == "application/problem+json"
