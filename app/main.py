@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 
 from app import __version__
-from app.core import webhooks
+from app.core import malloc, webhooks
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import Database, create_engine
 from app.core.errors import is_database_outage, register_error_handlers
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # move it out of the collector's sight, or every full collection walks it again.
         gc.collect()
         gc.freeze()
+        malloc.limit_arenas()  # before the index's threads start: see app/core/malloc.py
         await _build_search_index(search_index)
         async with _delivery_worker(db, settings):
             yield
