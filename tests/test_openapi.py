@@ -454,6 +454,7 @@ def test_every_code_the_client_guide_lists_is_one_the_server_sends() -> None:
     assert len(listed) > 60, listed
     assert not listed.keys() - PROBLEM_CODES, {c: listed[c] for c in listed.keys() - PROBLEM_CODES}
 
+
 async def test_response_fields_with_defaults_are_required(client: AsyncClient) -> None:
     """The server sends every field of a response shape, defaults too: generated clients
     must not type ``currency`` or a page's ``total`` as possibly missing."""
