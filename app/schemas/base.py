@@ -97,7 +97,8 @@ _STRICT_SCALARS = (int, bool, float)
 
 def _make_scalars_strict(model: type[BaseModel]) -> bool:
     """Add ``Strict()`` to every field of ``model`` that is an int, bool or float (or one or
-    None) and has no validator of its own that reads text first (``MoneyIn``); True if any."""
+    None) and has no validator of its own that reads text first (``MoneyIn``; ``NotNull`` only
+    refuses null, so it does not count); True if any."""
     own = (Strict, BeforeValidator, PlainValidator, WrapValidator)
     changed = False
     for field in model.model_fields.values():
@@ -110,7 +111,7 @@ def _make_scalars_strict(model: type[BaseModel]) -> bool:
                 member, *inner = get_args(member)
                 metadata += inner
             scalar = scalar or member in _STRICT_SCALARS
-        if scalar and not any(isinstance(m, own) for m in metadata):
+        if scalar and not any(isinstance(m, own) and m is not NotNull for m in metadata):
             field.metadata.append(Strict())
             changed = True
     return changed
